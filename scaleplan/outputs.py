@@ -238,7 +238,8 @@ def folder_lock(folder: Path, timeout: float = 30.0, *, lock_file: bool = True) 
                         [
                             Problem(
                                 "",
-                                f"another scaleplan run has been writing to this folder for over {timeout:g} s",
+                                "another scaleplan run has been writing to this folder for over "
+                                    f"{timeout:g} s",
                                 hint="wait for it to finish, or write to another --out folder",
                             )
                         ],
@@ -339,7 +340,8 @@ def commit_outputs(
                         Problem(
                             "",
                             "exists and is not a folder scaleplan wrote",
-                            hint="move it away or choose another --out folder; scaleplan never deletes your files",
+                            hint="move it away or choose another --out folder; scaleplan never "
+                                "deletes your files",
                         )
                     ],
                 )

@@ -75,7 +75,10 @@ def placement_name_problems(
             close = did_you_mean(p, sorted({*SHIPPED, *by_provider}))
             fix = "add a catalog with its instance types (placement.catalogs or --catalog), "
             fix += "or remove the provider"
-            problems.append(Problem(f"placement.providers[{i}]", f"no catalog has rows for provider {p!r}", hint=f"{close}; else {fix}" if close else fix, line=at(("placement", "providers", i))))
+            problems.append(Problem(f"placement.providers[{i}]",
+                f"no catalog has rows for provider {p!r}",
+                hint=f"{close}; else {fix}" if close else fix,
+                line=at(("placement", "providers", i))))
     ours = {reg for p in pl.providers for reg in by_provider.get(p, ())}
     for i, region in enumerate(pl.regions):
         if region in ours:
@@ -105,7 +108,9 @@ def placement_name_problems(
     names = catalog.accelerator_names()
     for i, name in enumerate(pl.accelerators):
         if catalog.resolve(name) is None:
-            problems.append(Problem(f"placement.accelerators[{i}]", f"unknown accelerator {name!r}", hint=unknown_accelerator_hint(name, names, ", and name that file in placement.catalogs"), line=at(("placement", "accelerators", i))))
+            problems.append(Problem(f"placement.accelerators[{i}]", f"unknown accelerator {name!r}",
+                hint=unknown_accelerator_hint(name, names, ", and name that file in "
+                "placement.catalogs"), line=at(("placement", "accelerators", i))))
     problems += _exclude_problems(pl, catalog, at)
     problems += _zone_problems(pl, catalog, at)
     problems += _quota_problems(pl, flavor, catalog, by_provider, at)
@@ -227,7 +232,8 @@ def _pipeline_fix(pp: int, fits: list[int], nodes: list[int], maxg: int) -> str:
     return f"leave it out (a replica of one GPU has no stages to split), or {' and '.join(steps)}"
 
 
-def _quota_problems(pl: Placement, flavor: str, catalog: Catalog, by_provider: dict[str, set[str]], at: Callable[[PathKey], int | None]) -> list[Problem]:
+def _quota_problems(pl: Placement, flavor: str, catalog: Catalog, by_provider: dict[str, set[str]],
+        at: Callable[[PathKey], int | None]) -> list[Problem]:
     """A quota's provider, region and family, matched like the other names: a quota that names
     nothing in the plan's catalogs would limit nothing, silently."""
     out: list[Problem] = []
@@ -354,7 +360,8 @@ def _region_style(region: str, providers: tuple[str, ...]) -> list[str]:
     return hits if len(hits) == 1 and hits[0] not in providers else []
 
 
-def _exclude_problems(pl: Placement, catalog: Catalog, at: Callable[[PathKey], int | None]) -> list[Problem]:
+def _exclude_problems(pl: Placement, catalog: Catalog,
+        at: Callable[[PathKey], int | None]) -> list[Problem]:
     known = {r.instance_type for r in catalog.rows} | {r.family for r in catalog.rows} | set(catalog.accelerator_names())
     lower = {k.lower() for k in known}
     out = []
@@ -368,7 +375,8 @@ def _exclude_problems(pl: Placement, catalog: Catalog, at: Callable[[PathKey], i
         if len(other) == 1 and other[0] not in pl.providers:  # as for regions
             ours = ", ".join(pl.providers)
             hint = f"it is {article(other[0])} instance type name; placement.providers is [{ours}]"
-        out.append(Problem(f"placement.exclude[{i}]", f"unknown instance type, family or accelerator {pattern!r}", hint=hint, line=at(("placement", "exclude", i))))
+        out.append(Problem(f"placement.exclude[{i}]", "unknown instance type, family or "
+            f"accelerator {pattern!r}", hint=hint, line=at(("placement", "exclude", i))))
     return out
 
 

@@ -100,7 +100,8 @@ def shown(value: Any) -> str:
         return f"a list of {len(value)}"
     text = repr(value)
     if len(text) > _MAX_SHOWN:
-        text = text[: _MAX_SHOWN - 5] + "...'" + f" ({len(value)} characters)" if isinstance(value, str) else text[: _MAX_SHOWN - 3] + "..."
+        text = (text[: _MAX_SHOWN - 5] + "...'" + f" ({len(value)} characters)"
+            if isinstance(value, str) else text[: _MAX_SHOWN - 3] + "...")
     return text
 
 
@@ -140,7 +141,8 @@ def supported_percentile(value: Any, supported: tuple[int, ...]) -> int:
     raise ValueError(fix(f"must be one of {listed}; got {shown(value)}", hint))
 
 
-def _field_at(model: type[BaseModel], loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, FieldInfo | None]:
+def _field_at(model: type[BaseModel],
+        loc: tuple[Any, ...]) -> tuple[type[BaseModel] | None, FieldInfo | None]:
     """Follow ``loc`` through nested model fields: (model owning the last key, its FieldInfo).
 
     With an empty ``loc`` the model itself is returned (and no field).
@@ -243,7 +245,8 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[PathKey, bool]:
 
 
 def _is_marker(part: str) -> bool:
-    return part.startswith("function-") or bool(re.fullmatch(r"[a-z][a-z-]*\[.*\]", part)) or part in _SCALAR_MARKERS
+    return (part.startswith("function-") or bool(re.fullmatch(r"[a-z][a-z-]*\[.*\]", part))
+        or part in _SCALAR_MARKERS)
 
 
 def _literal_values(err: Any) -> list[str]:
@@ -269,7 +272,8 @@ def _unknown_key_hint(model: type[BaseModel], loc: PathKey, key: str) -> str:
     if special := getattr(owner, "UNKNOWN_KEY_HINTS", {}).get(key):
         return str(special)
     names = _field_names(owner) if owner else []
-    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6) or difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.6)
+    close = (difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        or difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.6))
     if close:
         return f"did you mean {close[0]!r}?"
     elsewhere = _elsewhere(model, key, loc[:-1])
@@ -299,7 +303,8 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
         vals = _literal_values(err)
         msg = f"must be {vals[0]!r}" if len(vals) == 1 else "must be one of " + ", ".join(vals)
         msg += f"; got {shown(inp)}"
-        close = difflib.get_close_matches(str(inp), vals, n=1, cutoff=0.5) if isinstance(inp, str) else []
+        close = difflib.get_close_matches(str(inp), vals, n=1,
+            cutoff=0.5) if isinstance(inp, str) else []
         # a prefix of several values ('keda'): each of them, not the shortest close one
         starts = [v for v in vals if isinstance(inp, str) and inp and v.startswith(inp)]
         close = _same_value(inp, vals) or close
@@ -329,7 +334,8 @@ def _one(err: Any, model: type[BaseModel], loc: PathKey) -> tuple[str, str]:
         if _TYPE_OF[typ] == "string" and isinstance(inp, int | float) and not isinstance(inp, bool):
             hint = f'quote it: "{inp}"'
         elif _TYPE_OF[typ] == "string" and isinstance(inp, bool):
-            hint = f'quote it, e.g. "{str(inp).lower()}": YAML reads unquoted yes/no/on/off/true/false as booleans'
+            hint = (f'quote it, e.g. "{str(inp).lower()}": YAML reads unquoted '
+                'yes/no/on/off/true/false as booleans')
         elif _TYPE_OF[typ] in {"model", "dict"}:
             owner = _model_at(model, loc)
             if owner is not None:
@@ -402,7 +408,8 @@ def problems_from_validation(
         if err["type"] == "value_error" and (fixed := _fixed(err)) is not None:
             loc = (*loc, *fixed.at)
         inp = err.get("input")
-        if err["type"] == "too_short" and isinstance(inp, list | tuple) and len(inp) >= (err.get("ctx") or {}).get("min_length", 0):
+        if (err["type"] == "too_short" and isinstance(inp, list | tuple)
+                and len(inp) >= (err.get("ctx") or {}).get("min_length", 0)):
             continue  # long enough as written: its items failed, and those errors say why
         path = (*prefix, *loc)
         where = format_path(path)
@@ -414,7 +421,8 @@ def problems_from_validation(
             word = _EXPECTED[_TYPE_OF[err["type"]]]
             head, sep, tail = old.message.partition("; got ")
             if word not in head:
-                problems[i] = Problem(old.where, f"{head} or {word}{sep}{tail}", hint=old.hint, line=old.line)
+                problems[i] = Problem(old.where, f"{head} or {word}{sep}{tail}", hint=old.hint,
+                    line=old.line)
             continue
         if (where, msg) in seen:
             continue
@@ -426,7 +434,8 @@ def problems_from_validation(
             more += len(errors) - i - 1
             break
     if more:
-        problems.append(Problem("", f"... and {counted(more, 'more problem')} not listed", hint=f"fix the first {MAX_PROBLEMS} and run again"))
+        problems.append(Problem("", f"... and {counted(more, 'more problem')} not listed",
+            hint=f"fix the first {MAX_PROBLEMS} and run again"))
     return problems
 
 
@@ -490,11 +499,13 @@ def refuse_bool_numbers(model: type[BaseModel], data: Any) -> Any:
         if key not in data:
             continue
         v = data[key]
-        items = list(v.values()) if isinstance(v, dict) else list(v) if isinstance(v, list | tuple) else [v]
+        items = (list(v.values()) if isinstance(v, dict) else list(v) if isinstance(v, list | tuple)
+            else [v])
         for i, x in enumerate(items):
             if isinstance(x, bool):
                 item = f"item {i} " if isinstance(v, list | tuple) else ""
-                raise ValueError(fix(f"{item}must be a number; got {str(x).lower()}", "YAML reads yes/no/on/off/true/false as booleans; write a number", at=key))
+                raise ValueError(fix(f"{item}must be a number; got {str(x).lower()}",
+                    "YAML reads yes/no/on/off/true/false as booleans; write a number", at=key))
     return data
 
 
@@ -519,7 +530,8 @@ def _has_bool(ann: Any) -> bool:
 def _number_keys(model: type[BaseModel]) -> tuple[str, ...]:
     """The keys of ``model``'s number fields (no bool allowed), in field order: worked out once
     per model class, not on every row validated (a catalog has hundreds)."""
-    return tuple(f.alias or name for name, f in model.model_fields.items() if _numeric(f.annotation) and not _has_bool(f.annotation))
+    return tuple(f.alias or name for name,
+        f in model.model_fields.items() if _numeric(f.annotation) and not _has_bool(f.annotation))
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -537,11 +549,13 @@ def refuse_control_chars(data: Any) -> Any:
         items = v if isinstance(v, list | tuple) else [v]
         for x in items:
             if isinstance(x, str) and _CONTROL_CHARS.search(x):
-                raise ValueError(fix(f"{shown(x)} contains control characters (ESC, NUL, ...)", "remove them; names and notes are plain text", at=str(key)))
+                raise ValueError(fix(f"{shown(x)} contains control characters (ESC, NUL, ...)",
+                    "remove them; names and notes are plain text", at=str(key)))
     return data
 
 
-def format_json_schema(model: type[BaseModel], name: str | None = None, title: str | None = None) -> dict[str, Any]:
+def format_json_schema(model: type[BaseModel], name: str | None = None,
+        title: str | None = None) -> dict[str, Any]:
     """The JSON Schema of one of scaleplan's file formats, as ``scaleplan schema`` prints it:
     pydantic's schema plus the draft, and the format's ``$id`` and title when it has them."""
     schema = model.model_json_schema()
@@ -556,10 +570,12 @@ def format_json_schema(model: type[BaseModel], name: str | None = None, title: s
 _M = TypeVar("_M", bound=BaseModel)
 
 
-def validate_document(model: type[_M], doc: Document, error: type[InputError], file: str | None = None) -> _M:
+def validate_document(model: type[_M], doc: Document, error: type[InputError],
+        file: str | None = None) -> _M:
     """``doc`` as a ``model`` (a file format), or ``error`` (the format's InputError) listing
     every problem with its YAML path and line."""
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        raise error(doc.file if file is None else file, problems_from_validation(exc, model, doc.lines)) from None
+        raise error(doc.file if file is None else file,
+            problems_from_validation(exc, model, doc.lines)) from None

@@ -107,7 +107,8 @@ def _calibration_notes(g: Gathered) -> tuple[list[str], bool | None]:
     if g.spec is None or g.catalog is None or g.spec.model.architecture is None:
         return [], None
     try:
-        ctx = llm_context(g.spec, g.profile, g.catalog.accelerators, Path(g.file).parent, g.catalog.node_gpus())
+        ctx = llm_context(g.spec, g.profile, g.catalog.accelerators, Path(g.file).parent,
+            g.catalog.node_gpus())
     except InputError:  # _check_model reported it
         return [], None
     if ctx is None:

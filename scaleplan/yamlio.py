@@ -88,44 +88,55 @@ def read_text(path: str | Path, *, what: str = "file", max_bytes: int = MAX_BYTE
     p = Path(path)
     name = str(path)
     if "\x00" in name:
-        raise InputError(name.replace("\x00", "\\x00"), [Problem("", f"{what} path contains a NUL byte", hint="check the path")])
+        raise InputError(name.replace("\x00", "\\x00"), [Problem("", f"{what} path "
+            "contains a NUL byte", hint="check the path")])
     try:
         st = p.stat()  # follows symlinks: a loop or a 5,000-character name raises OSError here
     except FileNotFoundError:
         raise InputError(name, [Problem("", f"{what} not found", hint=_not_found_hint(name))]) from None
     except OSError as exc:
-        raise InputError(name[:300], [Problem("", f"cannot read {what}: {exc.strerror or exc}", hint="check the path (a symlink loop? a name too long?)")]) from None
+        raise InputError(name[:300], [Problem("", f"cannot read {what}: {exc.strerror or exc}",
+            hint="check the path (a symlink loop? a name too long?)")]) from None
     if stat.S_ISDIR(st.st_mode):
-        raise InputError(name, [Problem("", f"{what} is a folder, expected a file", hint="pass the path of a file in it")])
+        raise InputError(name, [Problem("", f"{what} is a folder, expected a file",
+            hint="pass the path of a file in it")])
     if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block the read forever
-        raise InputError(name, [Problem("", f"{what} is not a regular file (a pipe, socket or device)", hint="pass a file; for a pipe, use '-' where the command reads standard input")])
+        raise InputError(name, [Problem("", f"{what} is not a regular file (a pipe, "
+            "socket or device)", hint="pass a file; for a pipe, use '-' where the command reads "
+            "standard input")])
     try:
         size = st.st_size
         if size > max_bytes:
             raise InputError(
                 name,
-                [Problem("", f"{what} is {size / 1048576:.1f} MiB, larger than the {max_bytes // 1048576} MiB limit", hint="this is not a plausible input; check that you passed the right file")],
+                [Problem("", f"{what} is {size / 1048576:.1f} MiB, larger than the "
+                    f"{max_bytes // 1048576} MiB limit", hint="this is not a plausible input; "
+                    "check that you passed the right file")],
             )
         with p.open("rb") as fh:
             raw = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise InputError(name, [Problem("", f"cannot read {what}: {exc.strerror or exc}", hint="check the file's permissions")]) from None
+        raise InputError(name, [Problem("", f"cannot read {what}: {exc.strerror or exc}",
+            hint="check the file's permissions")]) from None
     return decode_text(raw, name, what=what, max_bytes=max_bytes)
 
 
 def decode_text(raw: bytes, name: str, *, what: str = "file", max_bytes: int = MAX_BYTES) -> str:
     """Decode bytes as UTF-8 text, rejecting binary data and oversized input."""
     if len(raw) > max_bytes:
-        raise InputError(name, [Problem("", f"{what} is larger than the {max_bytes // 1048576} MiB limit", hint="check that you passed the right file")])
+        raise InputError(name, [Problem("", f"{what} is larger than the "
+            f"{max_bytes // 1048576} MiB limit", hint="check that you passed the right file")])
     if b"\x00" in raw[:65536]:
-        raise InputError(name, [Problem("", f"{what} is binary (it contains NUL bytes), not YAML text", hint="pass a YAML text file")])
+        raise InputError(name, [Problem("", f"{what} is binary (it contains NUL bytes), "
+            "not YAML text", hint="pass a YAML text file")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(
             name,
-            [Problem("", f"{what} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})", hint="save the file as UTF-8", line=line)],
+            [Problem("", f"{what} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset "
+                f"{exc.start})", hint="save the file as UTF-8", line=line)],
         ) from None
     return text
 
@@ -143,7 +154,8 @@ def _walk(
 ) -> int:
     """Record line numbers, find duplicate keys, and return the expanded size of ``node``."""
     if len(path) > MAX_DEPTH:
-        raise yaml.MarkedYAMLError(problem=f"nesting deeper than {MAX_DEPTH} levels", problem_mark=node.start_mark)
+        raise yaml.MarkedYAMLError(problem=f"nesting deeper than {MAX_DEPTH} levels",
+            problem_mark=node.start_mark)
     key = id(node)
     if key in sizes:
         return sizes[key]
@@ -184,7 +196,8 @@ def _walk(
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+    return ("!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:")
+        else tag)
 
 
 def _syntax_problem(exc: yaml.YAMLError, what: str, text: str = "", where: str = "") -> Problem:
@@ -196,7 +209,8 @@ def _syntax_problem(exc: yaml.YAMLError, what: str, text: str = "", where: str =
         tag = problem.split("tag ", 1)[-1].strip("'\" ")
         return Problem(
             where,
-            f"YAML tag {_short_tag(tag)!r} is not allowed: scaleplan reads plain YAML only and never executes tags such as !!python/...",
+            f"YAML tag {_short_tag(tag)!r} is not allowed: scaleplan reads plain YAML only and "
+                "never executes tags such as !!python/...",
             hint=f"remove the tag from the {what}",
             line=line,
         )
@@ -207,7 +221,8 @@ def _syntax_problem(exc: yaml.YAMLError, what: str, text: str = "", where: str =
         bad = lines[mark.line] if mark.line < len(lines) else ""
         if "\t" in bad[: max(mark.column, 0) + 1]:
             hint = f"YAML indents with spaces, never tabs: replace the tab at {at}"
-        elif "cannot start any token" in problem and bad[mark.column : mark.column + 1] in {"@", "`"}:
+        elif ("cannot start any token" in problem
+                and bad[mark.column : mark.column + 1] in {"@", "`"}):
             hint = f"quote the value at {at}: '@' and '`' cannot start a plain YAML value"
         elif "mapping values are not allowed" in problem:
             hint = f"quote the value at {at} if it contains ': ', or check the indentation"
@@ -237,7 +252,9 @@ def _documents(text: str, name: str, what: str) -> Iterator[Document]:
             if size > MAX_NODES:
                 raise InputError(
                     name,
-                    [Problem("", f"{what} expands to more than {MAX_NODES:,} YAML nodes (an alias bomb?)", hint="remove the repeated aliases", line=node.start_mark.line + 1)],
+                    [Problem("", f"{what} expands to more than {MAX_NODES:,} YAML nodes (an "
+                        "alias bomb?)", hint="remove the repeated aliases",
+                        line=node.start_mark.line + 1)],
                 )
             if problems:
                 raise InputError(name, problems)
@@ -246,13 +263,17 @@ def _documents(text: str, name: str, what: str) -> Iterator[Document]:
             except yaml.constructor.ConstructorError as exc:
                 raise InputError(name, [_syntax_problem(exc, what, text, _path_at_line(lines, exc))]) from None
             except ValueError as exc:  # int('9' * 5000): Python's 4,300-digit limit on int()
-                raise InputError(name, [Problem("", f"{what} holds a value that cannot be read: {str(exc)[:120]}", hint="numbers in scaleplan files have at most a few dozen digits; check the file")]) from None
-            yield Document(data=data, file=name, index=index, lines=LineMap(node.start_mark.line + 1, lines))
+                raise InputError(name, [Problem("", f"{what} holds a value that cannot be read: "
+                    f"{str(exc)[:120]}", hint="numbers in scaleplan files have at most a few dozen "
+                    "digits; check the file")]) from None
+            yield Document(data=data, file=name, index=index,
+                lines=LineMap(node.start_mark.line + 1, lines))
             index += 1
     except yaml.YAMLError as exc:
         raise InputError(name, [_syntax_problem(exc, what, text)]) from None
     except RecursionError:
-        raise InputError(name, [Problem("", f"{what} is nested too deeply", hint="flatten the structure")]) from None
+        raise InputError(name, [Problem("", f"{what} is nested too deeply",
+            hint="flatten the structure")]) from None
     finally:
         loader.dispose()
 
@@ -279,7 +300,8 @@ def parse_yaml_documents(text: str, name: str, *, what: str = "file") -> list[Do
     return [d for d in _documents(text, name, what) if d.data is not None]
 
 
-def parse_yaml(text: str, name: str, *, what: str = "file", expect_mapping: bool = True) -> Document:
+def parse_yaml(text: str, name: str, *, what: str = "file",
+        expect_mapping: bool = True) -> Document:
     """Parse exactly one YAML document (a mapping unless told otherwise)."""
     docs = list(_documents(text, name, what))
     docs = [d for d in docs if d.data is not None]
@@ -296,14 +318,18 @@ def parse_yaml(text: str, name: str, *, what: str = "file", expect_mapping: bool
     doc = docs[0]
     if expect_mapping and not isinstance(doc.data, dict):
         kind = type(doc.data).__name__
-        kind = {"list": "a list", "str": "a string", "int": "a number", "float": "a number", "bool": "a boolean"}.get(kind, kind)
-        raise InputError(name, [Problem("", f"{what} is {kind}, expected a mapping of keys to values", hint="start the file with 'apiVersion: scaleplan/v1'", line=doc.lines.start_line)])
+        kind = {"list": "a list", "str": "a string", "int": "a number", "float": "a number",
+            "bool": "a boolean"}.get(kind, kind)
+        raise InputError(name, [Problem("", f"{what} is {kind}, expected a mapping of "
+            "keys to values", hint="start the file with 'apiVersion: scaleplan/v1'",
+            line=doc.lines.start_line)])
     return doc
 
 
 def load_yaml(path: str | Path, *, what: str = "file", expect_mapping: bool = True) -> Document:
     """Read and parse a single-document YAML file."""
-    return parse_yaml(read_text(path, what=what), str(path), what=what, expect_mapping=expect_mapping)
+    return parse_yaml(read_text(path, what=what), str(path), what=what,
+        expect_mapping=expect_mapping)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -374,11 +400,13 @@ def dump_yaml(data: Any) -> str:
     PyYAML's pure-Python emitter does; any other document goes through the latter, so the text
     never depends on which emitter ran.
     """
-    return yaml.dump(data, Dumper=_dumper([data]), sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
+    return yaml.dump(data, Dumper=_dumper([data]), sort_keys=False, allow_unicode=True,
+        default_flow_style=False, width=4096)
 
 
 def dump_yaml_all(docs: list[Any]) -> str:
-    return yaml.dump_all(docs, Dumper=_dumper(docs), sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
+    return yaml.dump_all(docs, Dumper=_dumper(docs), sort_keys=False, allow_unicode=True,
+        default_flow_style=False, width=4096)
 
 
 def sha256_text(text: str) -> str:
@@ -418,16 +446,19 @@ def cannot_write_error(path: str | Path, exc: OSError) -> InputError | ExternalE
     if exc.errno in DEVICE_ERRNOS:
         return ExternalError(
             f"{p}: cannot write: {exc.strerror or exc}",
-            hint="free space on that file system (or raise the quota), or write to another folder; nothing was replaced",
+            hint="free space on that file system (or raise the quota), or write to another folder; "
+                "nothing was replaced",
         )
     for anc in (p, *p.parents):
         if anc != p and (anc.exists() or anc.is_symlink()) and not anc.is_dir():
-            return InputError(str(p), [Problem("", f"cannot write here: {anc} is a file, not a folder", hint="give a path inside a folder")])
+            return InputError(str(p), [Problem("", f"cannot write here: {anc} is a file, "
+                "not a folder", hint="give a path inside a folder")])
     if exc.errno == errno.EISDIR and p.is_dir():  # an output file named like a folder
         return folder_not_file(p, None)
     return InputError(
         str(p),
-        [Problem("", f"cannot write here: {exc.strerror or exc}", hint="choose a writable folder you own (not /proc, not a read-only mount)")],
+        [Problem("", f"cannot write here: {exc.strerror or exc}",
+            hint="choose a writable folder you own (not /proc, not a read-only mount)")],
     )
 
 
@@ -435,7 +466,8 @@ def folder_not_file(path: str | Path, example: str | None) -> InputError:
     """A folder given where an output file goes; the hint names ``example`` inside it (None:
     no example, any file will do)."""
     p = Path(path)
-    hint = f"give a file path such as {p / example}" if example is not None else "give the path of a file (in that folder or elsewhere)"
+    hint = f"give a file path such as {p / example}" if example is not None else ("give the path "
+        "of a file (in that folder or elsewhere)")
     return InputError(str(p), [Problem("", "is a folder, expected a file path", hint=hint)])
 
 
@@ -510,7 +542,8 @@ def _atomic_write_bytes(p: Path, data: bytes) -> None:
 
 def foreign_files_problem(folder: Path, found: Sequence[Path]) -> Problem:
     """The refusal to replace ``folder``, naming (up to five of) the files scaleplan did not write."""
-    shown = ", ".join(str(f.relative_to(folder)) if f.is_relative_to(folder) else str(f) for f in found[:5])
+    shown = ", ".join(str(f.relative_to(folder)) if f.is_relative_to(folder) else str(f)
+        for f in found[:5])
     more = f" and {len(found) - 5} more" if len(found) > 5 else ""
     return Problem(
         "",

@@ -66,8 +66,10 @@ def region_rows(data: RegionData, fetched_at: str) -> tuple[list[InstanceRow], l
             )
         )
     if no_price:
-        shown = ", ".join(no_price[:8]) + (f" and {len(no_price) - 8} more" if len(no_price) > 8 else "")
-        warnings.append(f"{data.region}: {len(no_price)} offered types have no On-Demand Linux price and were left out: {shown}")
+        shown = ", ".join(no_price[:8]) + (f" and {len(no_price) - 8} more" if len(no_price) > 8
+            else "")
+        warnings.append(f"{data.region}: {len(no_price)} offered types have no On-Demand Linux "
+            f"price and were left out: {shown}")
     return rows, warnings
 
 
@@ -75,7 +77,8 @@ def row_sort_key(r: InstanceRow) -> tuple[str, str, str, str, int, str]:
     return (r.provider, r.region, r.accelerator or "", r.family, r.vcpus, r.instance_type)
 
 
-def merge_rows(current: CatalogFile | None, new_rows: Sequence[InstanceRow], regions: Sequence[str]) -> list[InstanceRow]:
+def merge_rows(current: CatalogFile | None, new_rows: Sequence[InstanceRow],
+        regions: Sequence[str]) -> list[InstanceRow]:
     """Rows of ``current`` outside the refreshed (aws, region)s, plus ``new_rows``.
 
     Kept rows without ``fetched_at`` get the date of the old file's prices (its
@@ -94,20 +97,27 @@ def merge_rows(current: CatalogFile | None, new_rows: Sequence[InstanceRow], reg
     return sorted([*kept, *new_rows], key=row_sort_key)
 
 
-def build_catalog_file(current: CatalogFile | None, rows: Sequence[InstanceRow], regions: Sequence[str], now: datetime, version: str) -> CatalogFile:
+def build_catalog_file(current: CatalogFile | None, rows: Sequence[InstanceRow],
+        regions: Sequence[str], now: datetime, version: str) -> CatalogFile:
     regs = ", ".join(sorted(regions))
     caveats = [
-        f"Rows for aws {regs} come from the AWS APIs (EC2 DescribeInstanceTypes, DescribeInstanceTypeOfferings, DescribeSpotPriceHistory; Price List GetProducts), fetched_at on each row.",
-        "On-demand: Linux, Shared tenancy, no pre-installed software, USD/hour. Spot: latest Linux/UNIX price per zone; price_spot is the minimum and price_spot_median the median over zones priced below on-demand.",
+        f"Rows for aws {regs} come from the AWS APIs (EC2 DescribeInstanceTypes, "
+            "DescribeInstanceTypeOfferings, DescribeSpotPriceHistory; Price List GetProducts), "
+            "fetched_at on each row.",
+        "On-demand: Linux, Shared tenancy, no pre-installed software, USD/hour. Spot: latest "
+            "Linux/UNIX price per zone; price_spot is the minimum and price_spot_median the median "
+            "over zones priced below on-demand.",
         "Accelerator names are mapped with scaleplan/data/aws_fixups.yaml and the accelerator catalog; types whose accelerator has no specs are left out (see the refresh warnings).",
     ]
     commits: dict[str, str] = {}
     source = f"{SOURCE} (scaleplan catalog refresh)"
     if current is not None:
         refreshed = set(regions)
-        kept_regions = sorted({f"{r.provider} {r.region}" for r in current.instances if not (r.provider == "aws" and r.region in refreshed)})
+        kept_regions = sorted({f"{r.provider} {r.region}" for r in current.instances
+            if not (r.provider == "aws" and r.region in refreshed)})
         if kept_regions:
-            caveats.append(f"Rows for {', '.join(kept_regions)} are kept from the previous file (source: {current.provenance.source}).")
+            caveats.append(f"Rows for {', '.join(kept_regions)} are kept from the previous file "
+                f"(source: {current.provenance.source}).")
             commits = dict(current.provenance.commits)
             caveats.extend(c for c in current.provenance.caveats if c not in caveats)
     return CatalogFile(
@@ -149,9 +159,11 @@ def catalog_text(cf: CatalogFile, now: datetime) -> str:
     if cf.price_multiplier != 1.0:
         data["price_multiplier"] = cf.price_multiplier
     if cf.accelerators:
-        data["accelerators"] = [_clean(a.model_dump(exclude_defaults=True)) for a in cf.accelerators]
+        data["accelerators"] = [_clean(a.model_dump(exclude_defaults=True))
+            for a in cf.accelerators]
     data["instances"] = [_instance(r) for r in cf.instances]
-    header = f"# Written by `scaleplan catalog refresh` at {utc_iso(now)}; refresh again rather than editing prices by hand.\n"
+    header = (f"# Written by `scaleplan catalog refresh` at {utc_iso(now)}; refresh again rather "
+        "than editing prices by hand.\n")
     return header + dump_yaml(data)
 
 

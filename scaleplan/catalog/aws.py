@@ -58,10 +58,14 @@ Progress = Callable[[str], None]
 # I/O: errors
 
 _THROTTLE = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "RequestThrottled", "RequestThrottledException", "SlowDown", "ProvisionedThroughputExceededException"}
-_CREDS = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "AuthFailure", "InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId", "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken"}
-_ACCESS = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "OptInRequired", "Blocked"}
+_CREDS = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "AuthFailure",
+    "InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId",
+    "SignatureDoesNotMatch", "IncompleteSignature", "MissingAuthenticationToken"}
+_ACCESS = {"UnauthorizedOperation", "AccessDenied", "AccessDeniedException", "OptInRequired",
+    "Blocked"}
 _KEYLIKE = re.compile(r"\b(AKIA|ASIA|AIDA|AROA)[A-Z0-9]{12,}\b")
-CRED_HINT = "configure credentials: --aws-profile NAME (or AWS_PROFILE), `aws sso login` for SSO profiles, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; the existing catalog was left untouched"
+CRED_HINT = ("configure credentials: --aws-profile NAME (or AWS_PROFILE), `aws sso login` for SSO "
+    "profiles, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; the existing catalog was left untouched")
 
 
 def redact(text: str) -> str:
@@ -93,26 +97,36 @@ def translate_error(exc: Exception, where: str) -> ExternalError:
         msg = redact(str(err.get("Message", "")))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code in _THROTTLE:
-            return ExternalError(f"{where}: AWS kept throttling the requests ({code}) after all retries", hint="retry later, refresh fewer regions at a time, or raise --max-attempts; the existing catalog was left untouched")
+            return ExternalError(f"{where}: AWS kept throttling the requests ({code}) "
+                "after all retries", hint="retry later, refresh fewer regions at a time, or raise "
+                "--max-attempts; the existing catalog was left untouched")
         if code in _CREDS:
             detail = "" if code == "SignatureDoesNotMatch" else f": {msg}"
-            return ExternalError(f"{where}: AWS rejected the credentials ({code}: missing, expired or invalid){detail}", hint=CRED_HINT)
+            return ExternalError(f"{where}: AWS rejected the credentials ({code}: missing, expired "
+                f"or invalid){detail}", hint=CRED_HINT)
         if code in _ACCESS:
             return ExternalError(f"{where}: access denied ({code}): {msg}",
                 hint="the credentials need ec2:DescribeInstanceTypes, "
                 "ec2:DescribeInstanceTypeOfferings, ec2:DescribeSpotPriceHistory and "
                 "pricing:GetProducts; the existing catalog was left untouched")
-        return ExternalError(f"{where}: AWS returned {code} (HTTP {status}): {msg}", hint="the existing catalog was left untouched")
+        return ExternalError(f"{where}: AWS returned {code} (HTTP {status}): {msg}",
+            hint="the existing catalog was left untouched")
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError | bx.CredentialRetrievalError | bx.NoAuthTokenError):
-        return ExternalError(f"{where}: no usable AWS credentials ({type(exc).__name__})", hint=CRED_HINT)
+        return ExternalError(f"{where}: no usable AWS credentials ({type(exc).__name__})",
+            hint=CRED_HINT)
     if isinstance(exc, bx.TokenRetrievalError | bx.SSOError | bx.UnauthorizedSSOTokenError):
-        return ExternalError(f"{where}: the AWS SSO session is missing or expired ({type(exc).__name__})", hint=CRED_HINT)
+        return ExternalError(f"{where}: the AWS SSO session is missing or expired "
+            f"({type(exc).__name__})", hint=CRED_HINT)
     if isinstance(exc, bx.ProfileNotFound):
-        return ExternalError(f"AWS profile not found: {redact(str(exc))}", hint="check --aws-profile / AWS_PROFILE against ~/.aws/config; the existing catalog was left untouched")
+        return ExternalError(f"AWS profile not found: {redact(str(exc))}",
+            hint="check --aws-profile / AWS_PROFILE against ~/.aws/config; the existing catalog "
+            "was left untouched")
     if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError | bx.ReadTimeoutError | bx.ConnectTimeoutError | bx.ConnectionError | bx.HTTPClientError):
-        return ExternalError(f"{where}: the connection to AWS failed after all retries ({type(exc).__name__}: {redact(str(exc))})", hint=_connection_hint(where))
+        return ExternalError(f"{where}: the connection to AWS failed after all retries "
+            f"({type(exc).__name__}: {redact(str(exc))})", hint=_connection_hint(where))
     if isinstance(exc, bx.BotoCoreError):
-        return ExternalError(f"{where}: {type(exc).__name__}: {redact(str(exc))}", hint="the existing catalog was left untouched")
+        return ExternalError(f"{where}: {type(exc).__name__}: {redact(str(exc))}",
+            hint="the existing catalog was left untouched")
     raise exc
 
 
@@ -128,7 +142,8 @@ class _Call:
         return f"{op} ({self.region}{p})"
 
 
-def _pages(client: Any, op: str, ctx: _Call, label: str, **kwargs: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def _pages(client: Any, op: str, ctx: _Call, label: str,
+        **kwargs: Any) -> Iterator[tuple[int, dict[str, Any]]]:
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
 
@@ -140,7 +155,8 @@ def _pages(client: Any, op: str, ctx: _Call, label: str, **kwargs: Any) -> Itera
             yield page_no, page
     except (bx.BotoCoreError, bx.ClientError) as exc:
         raise translate_error(exc, ctx.where(label, page_no + 1)) from None
-    except (ResponseParserError, UnicodeError, SyntaxError, ValueError, TypeError, KeyError) as exc:  # non-XML / non-UTF-8 replies, bad credential_process output
+    except (ResponseParserError, UnicodeError, SyntaxError, ValueError, TypeError,
+            KeyError) as exc:  # non-XML / non-UTF-8 replies, bad credential_process output
         raise ExternalError(f"{ctx.where(label, page_no + 1)}: AWS sent a reply scaleplan cannot "
             f"read ({type(exc).__name__}: {redact(str(exc))[:200]})",
             hint="check --endpoint-url and the credentials' source (credential_process output); "
@@ -200,9 +216,13 @@ class _BoundedSession:
                 size += len(piece)
                 chunks.append(piece)
                 if size > MAX_REPLY_BYTES:
-                    raise ExternalError(f"{self.what}: the reply is larger than {MAX_REPLY_BYTES >> 20} MiB", hint="check --endpoint-url; the existing catalog was left untouched")
+                    raise ExternalError(f"{self.what}: the reply is larger than "
+                        f"{MAX_REPLY_BYTES >> 20} MiB", hint="check --endpoint-url; the existing "
+                        "catalog was left untouched")
                 if time.monotonic() - start > CALL_DEADLINE_S:
-                    raise ExternalError(f"{self.what}: the reply took longer than {CALL_DEADLINE_S:g} s", hint="the endpoint is too slow or stuck; retry later or check --endpoint-url; the existing catalog was left untouched")
+                    raise ExternalError(f"{self.what}: the reply took longer than "
+                        f"{CALL_DEADLINE_S:g} s", hint="the endpoint is too slow or stuck; retry "
+                        "later or check --endpoint-url; the existing catalog was left untouched")
         finally:
             with contextlib.suppress(Exception):
                 raw.release_conn()
@@ -215,7 +235,8 @@ class _BoundedSession:
 def bounded(client: Any, what: str) -> Any:
     """``client`` with :class:`_BoundedSession` replies (see there)."""
     ep = getattr(client, "_endpoint", None)
-    if ep is not None and hasattr(ep, "http_session") and not isinstance(ep.http_session, _BoundedSession):
+    if (ep is not None and hasattr(ep, "http_session")
+            and not isinstance(ep.http_session, _BoundedSession)):
         ep.http_session = _BoundedSession(ep.http_session, what)
     return client
 
@@ -242,11 +263,14 @@ def make_session(profile: str | None) -> Any:
         creds = session.get_credentials()
     except (bx.BotoCoreError, bx.ClientError) as exc:
         raise translate_error(exc, "loading AWS credentials") from None
-    except (ValueError, TypeError, KeyError) as exc:  # e.g. a credential_process with a bad Expiration
-        raise ExternalError(f"loading AWS credentials: the credential source returned something unusable ({type(exc).__name__}: {redact(str(exc))[:200]})", hint=CRED_HINT) from None
+    except (ValueError, TypeError,
+            KeyError) as exc:  # e.g. a credential_process with a bad Expiration
+        raise ExternalError("loading AWS credentials: the credential source returned something "
+            f"unusable ({type(exc).__name__}: {redact(str(exc))[:200]})", hint=CRED_HINT) from None
     if creds is None:
         raise ExternalError(
-            "no AWS credentials found" + (f" for profile {profile!r}" if profile else " (no profile, environment variables, config files or instance role)"),
+            "no AWS credentials found" + (f" for profile {profile!r}" if profile
+                else " (no profile, environment variables, config files or instance role)"),
             hint=CRED_HINT,
         )
     return session
@@ -260,13 +284,17 @@ def make_pricing_client(session: Any, max_attempts: int) -> Any:
     return bounded(_client(session, "pricing", PRICING_REGION, None, max_attempts), "Pricing")
 
 
-def _client(session: Any, service: str, region: str, endpoint_url: str | None, max_attempts: int) -> Any:
+def _client(session: Any, service: str, region: str, endpoint_url: str | None,
+        max_attempts: int) -> Any:
     from botocore import exceptions as bx
 
     try:
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=client_config(max_attempts))
+        return session.client(service, region_name=region, endpoint_url=endpoint_url,
+            config=client_config(max_attempts))
     except ValueError as exc:  # "Invalid endpoint: notaurl"
-        raise ExternalError(f"cannot create the AWS {service} client for {region}: {redact(str(exc))}", hint="check --endpoint-url (http(s)://host[:port]) and the region") from None
+        raise ExternalError(f"cannot create the AWS {service} client for {region}: "
+            f"{redact(str(exc))}", hint="check --endpoint-url (http(s)://host[:port]) "
+            "and the region") from None
     except bx.BotoCoreError as exc:
         raise translate_error(exc, f"creating the AWS {service} client ({region})") from None
 
@@ -285,7 +313,8 @@ def pricing_filters(region: str) -> list[dict[str, str]]:
     ]
 
 
-def fetch_region(region: str, ec2: Any, pricing: Any, *, catalog: Catalog, fixups: Fixups, now: datetime, progress: Progress | None = None) -> RegionData:
+def fetch_region(region: str, ec2: Any, pricing: Any, *, catalog: Catalog, fixups: Fixups,
+        now: datetime, progress: Progress | None = None) -> RegionData:
     """All four API calls for one region (each paginated)."""
     data = RegionData(region=region)
     ctx = _Call(region, [0])
@@ -297,7 +326,8 @@ def fetch_region(region: str, ec2: Any, pricing: Any, *, catalog: Catalog, fixup
     _fetch_ondemand(pricing, ctx, data)
     step(f"{region}: {len(data.ondemand)} on-demand prices")
     _fetch_spot(ec2, ctx, data, now)
-    step(f"{region}: spot prices for {sum(1 for s in data.spot.values() if s.minimum is not None)} types")
+    step(f"{region}: spot prices for "
+        f"{sum(1 for s in data.spot.values() if s.minimum is not None)} types")
     data.calls = ctx.counter[0]
     return data
 
@@ -305,7 +335,9 @@ def fetch_region(region: str, ec2: Any, pricing: Any, *, catalog: Catalog, fixup
 def _fetch_types(ec2: Any, ctx: _Call, data: RegionData, catalog: Catalog, fixups: Fixups) -> None:
     """Instance types into ``data.specs`` (server-side family filter, local accelerator/CPU filter)."""
     region = data.region
-    for _, page in _pages(ec2, "describe_instance_types", ctx, "EC2 DescribeInstanceTypes", Filters=[{"Name": "instance-type", "Values": fixups.server_filter_patterns()}], PaginationConfig={"PageSize": 100}):
+    for _, page in _pages(ec2, "describe_instance_types", ctx, "EC2 DescribeInstanceTypes",
+            Filters=[{"Name": "instance-type", "Values": fixups.server_filter_patterns()}],
+            PaginationConfig={"PageSize": 100}):
         for it in page.get("InstanceTypes", []):
             try:
                 spec = type_spec(it, catalog, fixups)
@@ -323,21 +355,27 @@ def _fetch_types(ec2: Any, ctx: _Call, data: RegionData, catalog: Catalog, fixup
 def _fetch_zones(ec2: Any, ctx: _Call, data: RegionData) -> None:
     """The zones each tracked type is offered in, into ``data.zones`` (none at all: exit 3)."""
     zones: dict[str, set[str]] = {}
-    for _, page in _pages(ec2, "describe_instance_type_offerings", ctx, "EC2 DescribeInstanceTypeOfferings", LocationType="availability-zone", PaginationConfig={"PageSize": 1000}):
+    for _, page in _pages(ec2, "describe_instance_type_offerings", ctx,
+            "EC2 DescribeInstanceTypeOfferings", LocationType="availability-zone",
+            PaginationConfig={"PageSize": 1000}):
         for o in page.get("InstanceTypeOfferings", []):
             t = str(o.get("InstanceType"))
             if t in data.specs:
                 zones.setdefault(t, set()).add(str(o.get("Location")))
     data.zones = {t: tuple(sorted(z)) for t, z in zones.items()}
     if not data.zones:
-        raise InputError(None, message=f"region {data.region!r}: EC2 reports none of the tracked instance types offered there", hint="check the region name and that the region is enabled for your account; the existing catalog was left untouched")
+        raise InputError(None, message=f"region {data.region!r}: EC2 reports none of the tracked "
+            "instance types offered there", hint="check the region name and that the region is "
+            "enabled for your account; the existing catalog was left untouched")
 
 
 def _fetch_ondemand(pricing: Any, ctx: _Call, data: RegionData) -> None:
     """On-demand prices of the offered types into ``data.ondemand``: one paginated GetProducts."""
     region = data.region
     items: list[PriceItem] = []
-    for page_no, page in _pages(pricing, "get_products", ctx, "Pricing GetProducts", ServiceCode="AmazonEC2", Filters=pricing_filters(region), FormatVersion="aws_v1", PaginationConfig={"PageSize": 100}):
+    for page_no, page in _pages(pricing, "get_products", ctx, "Pricing GetProducts",
+            ServiceCode="AmazonEC2", Filters=pricing_filters(region), FormatVersion="aws_v1",
+            PaginationConfig={"PageSize": 100}):
         for i, text in enumerate(page.get("PriceList", [])):
             try:
                 pi = parse_price_item(text)
@@ -357,7 +395,10 @@ def _fetch_spot(ec2: Any, ctx: _Call, data: RegionData, now: datetime) -> None:
     entries: list[dict[str, Any]] = []
     types = sorted(data.zones)
     for start in range(0, len(types), 100):
-        for _, page in _pages(ec2, "describe_spot_price_history", ctx, "EC2 DescribeSpotPriceHistory", InstanceTypes=types[start : start + 100], ProductDescriptions=["Linux/UNIX"], StartTime=now, PaginationConfig={"PageSize": 1000}):
+        for _, page in _pages(ec2, "describe_spot_price_history", ctx,
+                "EC2 DescribeSpotPriceHistory", InstanceTypes=types[start : start + 100],
+                ProductDescriptions=["Linux/UNIX"], StartTime=now,
+                PaginationConfig={"PageSize": 1000}):
             entries.extend(page.get("SpotPriceHistory", []))
     data.spot = spot_stats(entries, data.ondemand)
 
@@ -399,24 +440,29 @@ def refresh_aws(
     fixups = load_fixups()
     if session is None:
         session = make_session(profile)
-    pricing = pricing_client if pricing_client is not None else make_pricing_client(session, max_attempts)
+    pricing = (pricing_client if pricing_client is not None
+        else make_pricing_client(session, max_attempts))
     fetched_at = utc_iso(now)
     new_rows: list[InstanceRow] = []
     warnings: list[str] = []
     calls = 0
     for region in regions:
         ec2 = make_ec2_client(session, region, endpoint_url, max_attempts)
-        data = fetch_region(region, ec2, pricing, catalog=catalog, fixups=fixups, now=now, progress=progress)
+        data = fetch_region(region, ec2, pricing, catalog=catalog, fixups=fixups, now=now,
+            progress=progress)
         rows, warns = region_rows(data, fetched_at)
         if not rows:
-            raise ExternalError(f"region {region}: no instance type has both an offering and an On-Demand price", hint="check that the Price List API answered for this region; the existing catalog was left untouched")
+            raise ExternalError(f"region {region}: no instance type has both an offering and an "
+                "On-Demand price", hint="check that the Price List API answered for this region; "
+                "the existing catalog was left untouched")
         new_rows.extend(rows)
         warnings.extend(data.warnings)
         warnings.extend(warns)
         calls += data.calls
     merged = merge_rows(current, new_rows, regions)
     cf = build_catalog_file(current, merged, regions, now, __version__)
-    return RefreshResult(catalog=cf, new_rows=tuple(new_rows), warnings=tuple(warnings), calls=calls)
+    return RefreshResult(catalog=cf, new_rows=tuple(new_rows), warnings=tuple(warnings),
+        calls=calls)
 
 
 # A hook for tests and embedders: when set, the CLI uses the client it returns for the Price

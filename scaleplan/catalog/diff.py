@@ -28,7 +28,8 @@ class PriceChange:
 
     def to_dict(self) -> dict[str, Any]:
         provider, region, itype = self.key
-        return {"provider": provider, "region": region, "instance_type": itype, "field": self.field, "old": self.old, "new": self.new, "pct": self.pct}
+        return {"provider": provider, "region": region, "instance_type": itype, "field": self.field,
+            "old": self.old, "new": self.new, "pct": self.pct}
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,16 @@ class CatalogDiff:
 
     def to_dict(self) -> dict[str, Any]:
         def row(r: InstanceRow) -> dict[str, Any]:
-            return {"provider": r.provider, "region": r.region, "instance_type": r.instance_type, "accelerator": r.accelerator, "accelerator_count": r.accelerator_count, "price_ondemand": r.price_ondemand, "price_spot": r.price_spot}
+            return {"provider": r.provider, "region": r.region, "instance_type": r.instance_type,
+                "accelerator": r.accelerator, "accelerator_count": r.accelerator_count,
+                "price_ondemand": r.price_ondemand, "price_spot": r.price_spot}
 
         return {
             "added": [row(r) for r in self.added],
             "removed": [row(r) for r in self.removed],
             "price_changes": [c.to_dict() for c in self.price_changes],
-            "counts": {"added": len(self.added), "removed": len(self.removed), "price_changes": len(self.price_changes), "unchanged": self.unchanged},
+            "counts": {"added": len(self.added), "removed": len(self.removed),
+                "price_changes": len(self.price_changes), "unchanged": self.unchanged},
         }
 
 
@@ -60,7 +64,8 @@ def _same(a: float | None, b: float | None) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
-def diff_rows(old: Iterable[InstanceRow], new: Iterable[InstanceRow], *, scope: set[tuple[str, str]] | None = None) -> CatalogDiff:
+def diff_rows(old: Iterable[InstanceRow], new: Iterable[InstanceRow], *,
+        scope: set[tuple[str, str]] | None = None) -> CatalogDiff:
     """Difference from ``old`` to ``new``; ``scope`` limits it to (provider, region) pairs."""
 
     def keep(r: InstanceRow) -> bool:
@@ -73,7 +78,9 @@ def diff_rows(old: Iterable[InstanceRow], new: Iterable[InstanceRow], *, scope: 
     changes: list[PriceChange] = []
     unchanged = 0
     for k in sorted(n.keys() & o.keys()):
-        row_changes = [PriceChange(k, f, getattr(o[k], f), getattr(n[k], f)) for f in PRICE_FIELDS if not _same(getattr(o[k], f), getattr(n[k], f))]
+        row_changes = [PriceChange(k, f, getattr(o[k], f), getattr(n[k], f)) for f in PRICE_FIELDS
+            if not _same(getattr(o[k], f), getattr(n[k], f))]
         changes.extend(row_changes)
         unchanged += not row_changes
-    return CatalogDiff(added=added, removed=removed, price_changes=tuple(changes), unchanged=unchanged)
+    return CatalogDiff(added=added, removed=removed, price_changes=tuple(changes),
+        unchanged=unchanged)

@@ -333,7 +333,8 @@ def price_notes(
     return out
 
 
-def load_catalog(extra: Sequence[str | Path] = (), *, shipped: bool = True, providers: Sequence[str] | None = None) -> Catalog:
+def load_catalog(extra: Sequence[str | Path] = (), *, shipped: bool = True,
+        providers: Sequence[str] | None = None) -> Catalog:
     """The shipped catalogs followed by user files, merged.
 
     ``providers``: read only the shipped catalogs of these providers (each shipped file holds

@@ -45,7 +45,8 @@ def rows_age_days(rows: Iterable[InstanceRow], now: datetime) -> float | None:
     return _days_before(min(stamps), now)
 
 
-def catalog_age_days(catalog: Catalog, now: datetime, *, providers: Iterable[str] | None = None) -> float | None:
+def catalog_age_days(catalog: Catalog, now: datetime, *,
+        providers: Iterable[str] | None = None) -> float | None:
     """Age in days of the oldest row of ``catalog`` (optionally only ``providers``' rows)."""
     wanted = set(providers) if providers is not None else None
     return rows_age_days((r for r in catalog.rows if wanted is None or r.provider in wanted), now)

@@ -50,10 +50,12 @@ def parse_fixups(data: Mapping[str, Any], name: str = "aws_fixups.yaml") -> Fixu
             cpu_sizes=tuple(str(p) for p in data["cpu_sizes"]),
             families={str(k): str(v) for k, v in (data.get("families") or {}).items()},
             names={str(k): str(v) for k, v in (data.get("names") or {}).items()},
-            memory_variants=tuple(MemoryVariant(str(m["accelerator"]), float(m["min_memory_gib"]), str(m["use"])) for m in data.get("memory_variants") or ()),
+            memory_variants=tuple(MemoryVariant(str(m["accelerator"]), float(m["min_memory_gib"]),
+                str(m["use"])) for m in data.get("memory_variants") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(name, [Problem("", f"invalid fix-up table: {exc}", hint="restore scaleplan/data/aws_fixups.yaml")]) from None
+        raise InputError(name, [Problem("", f"invalid fix-up table: {exc}",
+            hint="restore scaleplan/data/aws_fixups.yaml")]) from None
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,7 +63,8 @@ def load_fixups() -> Fixups:
     from scaleplan.yamlio import parse_yaml
 
     res = resources.files("scaleplan") / "data" / "aws_fixups.yaml"
-    doc = parse_yaml(res.read_text(encoding="utf-8"), "scaleplan/data/aws_fixups.yaml", what="fix-up table")
+    doc = parse_yaml(res.read_text(encoding="utf-8"), "scaleplan/data/aws_fixups.yaml",
+        what="fix-up table")
     return parse_fixups(doc.data)
 
 
@@ -101,16 +104,19 @@ def accelerator_info(it: Mapping[str, Any]) -> tuple[str, int, float | None, flo
     if neuron and neuron.get("NeuronDevices"):
         devs = neuron["NeuronDevices"]
         mem = devs[0].get("MemoryInfo", {}).get("SizeInMiB")
-        return str(devs[0].get("Name", "")), sum(int(d.get("Count", 0)) for d in devs), (mem / 1024 if mem else None), 1.0
+        return str(devs[0].get("Name", "")), sum(int(d.get("Count", 0))
+            for d in devs), (mem / 1024 if mem else None), 1.0
     inf = it.get("InferenceAcceleratorInfo")
     if inf and inf.get("Accelerators"):
         devs = inf["Accelerators"]
         mem = devs[0].get("MemoryInfo", {}).get("SizeInMiB")
-        return str(devs[0].get("Name", "")), sum(int(d.get("Count", 0)) for d in devs), (mem / 1024 if mem else None), 1.0
+        return str(devs[0].get("Name", "")), sum(int(d.get("Count", 0))
+            for d in devs), (mem / 1024 if mem else None), 1.0
     return None
 
 
-def resolve_accelerator(family: str, api_name: str, memory_gib: float | None, catalog: Catalog, fix: Fixups) -> tuple[str | None, str]:
+def resolve_accelerator(family: str, api_name: str, memory_gib: float | None, catalog: Catalog,
+        fix: Fixups) -> tuple[str | None, str]:
     """Canonical accelerator for an API name, or (None, why)."""
     name = fix.families.get(family) or fix.names.get(api_name, api_name)
     canonical = catalog.resolve_product(name)
@@ -122,7 +128,8 @@ def resolve_accelerator(family: str, api_name: str, memory_gib: float | None, ca
     spec = catalog.accelerator(canonical)
     # the loader's own rule (catalog.model.same_memory): a row refresh writes, load accepts
     if spec is not None and memory_gib is not None and not same_memory(memory_gib, spec.memory_gib):
-        return None, f"accelerator {api_name!r} reports {memory_gib:.0f} GiB per device but {canonical} has {spec.memory_gib:.0f} GiB (a different part?)"
+        return None, (f"accelerator {api_name!r} reports {memory_gib:.0f} GiB per device but "
+            f"{canonical} has {spec.memory_gib:.0f} GiB (a different part?)")
     return canonical, ""
 
 
@@ -132,7 +139,8 @@ def type_spec(it: Mapping[str, Any], catalog: Catalog, fix: Fixups) -> TypeSpec 
     name = str(it["InstanceType"])
     family, size = split_type(name)
     archs = list(it.get("ProcessorInfo", {}).get("SupportedArchitectures", []))
-    arch: Literal["x86_64", "arm64"] | None = "arm64" if "arm64" in archs else "x86_64" if "x86_64" in archs else None
+    arch: Literal["x86_64", "arm64"] | None = ("arm64" if "arm64" in archs else "x86_64"
+        if "x86_64" in archs else None)
     vcpus = int(it.get("VCpuInfo", {}).get("DefaultVCpus", 0))
     mem_mib = float(it.get("MemoryInfo", {}).get("SizeInMiB", 0))
     acc = accelerator_info(it)

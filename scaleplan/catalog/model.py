@@ -66,13 +66,19 @@ class Accelerator(_Model):
     fp16_tflops: float | None = Field(default=None, gt=0, description="Dense FP16 tensor TFLOPS.")
     bf16_tflops: float | None = Field(default=None, gt=0)
     int8_tops: float | None = Field(default=None, gt=0)
-    fp8_tflops: float | None = Field(default=None, gt=0, description="Dense FP8 tensor TFLOPS (Ada, Hopper, Blackwell).")
-    generation: Literal["volta", "turing", "ampere", "ada", "hopper", "blackwell"] | None = Field(default=None, description="Architecture generation (decides the estimator's efficiency factor and native dtypes).")
-    peaks_source: str | None = Field(default=None, description="Where the dtype peaks not in the shared specs come from (vendor data sheets).")
+    fp8_tflops: float | None = Field(default=None, gt=0, description="Dense FP8 tensor TFLOPS "
+        "(Ada, Hopper, Blackwell).")
+    generation: Literal["volta", "turing", "ampere", "ada", "hopper",
+        "blackwell"] | None = Field(default=None, description="Architecture generation (decides "
+        "the estimator's efficiency factor and native dtypes).")
+    peaks_source: str | None = Field(default=None, description="Where the dtype peaks not in the "
+        "shared specs come from (vendor data sheets).")
     interconnect: str | None = None
     tdp_watts: float | None = Field(default=None, gt=0)
-    k8s_resource: str = Field(default="nvidia.com/gpu", description="Extended resource name pods request.")
-    gpu_product: str | None = Field(default=None, description="nvidia.com/gpu.product label value (GPU feature discovery).")
+    k8s_resource: str = Field(default="nvidia.com/gpu", description="Extended resource name "
+        "pods request.")
+    gpu_product: str | None = Field(default=None, description="nvidia.com/gpu.product label value "
+        "(GPU feature discovery).")
     gke_accelerator: str | None = Field(default=None, description="cloud.google.com/gke-accelerator value.")
     karpenter_gpu_name: str | None = Field(default=None, description="karpenter.k8s.aws/instance-gpu-name value.")
     source: str | None = None
@@ -138,14 +144,17 @@ class InstanceRow(_Model):
     region: str
     instance_type: str
     family: str = Field(description="Quota family (g6, p4d, a2, Standard_NCads_A100_v4, ...).")
-    accelerator: str | None = Field(default=None, description="Canonical accelerator, or null for CPU-only types.")
+    accelerator: str | None = Field(default=None, description="Canonical accelerator, or null for "
+        "CPU-only types.")
     accelerator_count: int = Field(default=0, ge=0, le=1024)
     accelerator_memory_gib: float | None = Field(default=None, gt=0)
     vcpus: int = Field(gt=0, le=1_000_000)
     memory_gib: float = Field(gt=0, le=1e6)
     cpu_arch: Literal["x86_64", "arm64"] = "x86_64"
-    price_ondemand: float | None = Field(default=None, ge=0, le=MAX_PRICE, description="USD per hour, whole instance.")
-    price_spot: float | None = Field(default=None, ge=0, le=MAX_PRICE, description="USD per hour; null if unknown or not offered.")
+    price_ondemand: float | None = Field(default=None, ge=0, le=MAX_PRICE,
+        description="USD per hour, whole instance.")
+    price_spot: float | None = Field(default=None, ge=0, le=MAX_PRICE,
+        description="USD per hour; null if unknown or not offered.")
     price_spot_median: float | None = Field(default=None, ge=0, le=MAX_PRICE)
     zones: tuple[str, ...] = ()
     gke_accelerator: str | None = Field(
@@ -169,7 +178,8 @@ class InstanceRow(_Model):
             "labels (your own node pools: pool: a100-owned); on every flavor."
         ),
     )
-    flags: tuple[str, ...] = Field(default=(), description="Known data problems (suspect-price, price-inversion): excluded unless placement.include_flagged.")
+    flags: tuple[str, ...] = Field(default=(), description="Known data problems (suspect-price, "
+        "price-inversion): excluded unless placement.include_flagged.")
     source: str | None = None
     fetched_at: str | None = None
 
@@ -194,7 +204,8 @@ class InstanceRow(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> "InstanceRow":
         if (self.accelerator is None) != (self.accelerator_count == 0):
-            raise ValueError(fix("accelerator and accelerator_count disagree", "give both (GPU types) or neither (CPU-only types)"))
+            raise ValueError(fix("accelerator and accelerator_count disagree",
+                "give both (GPU types) or neither (CPU-only types)"))
         if self.price_ondemand is None and self.price_spot is None:
             raise ValueError(fix("row has no price", "give price_ondemand and/or price_spot"))
         return self
@@ -219,8 +230,10 @@ class CatalogFile(_Model):
     apiVersion: Literal["scaleplan/v1"] = "scaleplan/v1"
     kind: Literal["Catalog"] = "Catalog"
     provenance: Provenance
-    price_multiplier: float = Field(default=1.0, gt=0, description="Multiplies every price in this file (negotiated discounts).")
-    accelerators: tuple[Accelerator, ...] = Field(default=(), description="Extra accelerator specs (on-prem or new parts).")
+    price_multiplier: float = Field(default=1.0, gt=0, description="Multiplies every price in this "
+        "file (negotiated discounts).")
+    accelerators: tuple[Accelerator, ...] = Field(default=(), description="Extra accelerator specs "
+        "(on-prem or new parts).")
     instances: tuple[InstanceRow, ...] = ()
 
     @model_validator(mode="after")
@@ -228,7 +241,8 @@ class CatalogFile(_Model):
         seen: set[tuple[str, str, str]] = set()
         for r in self.instances:
             if r.key in seen:
-                raise ValueError(fix(f"duplicate row {'/'.join(r.key)}", "keep one row per (provider, region, instance_type)"))
+                raise ValueError(fix(f"duplicate row {'/'.join(r.key)}",
+                    "keep one row per (provider, region, instance_type)"))
             seen.add(r.key)
         return self
 

@@ -61,7 +61,8 @@ def parse_price_item(text: str) -> PriceItem | None:
     if attrs.get("licenseModel") not in (None, "No License required"):
         return None
     terms = item.get("terms")
-    if not isinstance(terms, dict) or not isinstance(terms.get("OnDemand"), dict) or not terms["OnDemand"]:
+    if not isinstance(terms, dict) or not isinstance(terms.get("OnDemand"),
+            dict) or not terms["OnDemand"]:
         raise MalformedPrice(f"{itype}: no 'terms.OnDemand' object")
     prices: list[float] = []
     for term in terms["OnDemand"].values():
@@ -73,23 +74,28 @@ def parse_price_item(text: str) -> PriceItem | None:
                 continue
             usd: Any = (dim.get("pricePerUnit") or {}).get("USD")
             # a plain decimal only: Python's float() also reads "1_000", " 1e300 ", "inf"
-            if isinstance(usd, bool) or not (isinstance(usd, int | float) or (isinstance(usd, str) and _USD.fullmatch(usd))):
-                raise MalformedPrice(f"{itype}: pricePerUnit.USD is {str(usd)[:40]!r}, not a number (AWS sends plain decimals)")
+            if isinstance(usd, bool) or not (isinstance(usd, int | float)
+                    or (isinstance(usd, str) and _USD.fullmatch(usd))):
+                raise MalformedPrice(f"{itype}: pricePerUnit.USD is {str(usd)[:40]!r}, not a "
+                    "number (AWS sends plain decimals)")
             value = float(usd)
             if value != value or value < 0 or value > MAX_PRICE:
-                raise MalformedPrice(f"{itype}: pricePerUnit.USD is {str(usd)[:40]!r}, outside 0 to {MAX_PRICE:g} USD/h")
+                raise MalformedPrice(f"{itype}: pricePerUnit.USD is {str(usd)[:40]!r}, outside 0 "
+                    f"to {MAX_PRICE:g} USD/h")
             prices.append(value)
     if not prices:
         raise MalformedPrice(f"{itype}: no hourly USD price")
     price = max(prices)
     if price == 0:
         return None
-    return PriceItem(str(itype), attrs.get("regionCode"), price, str(product.get("sku", "")), market, operation)
+    return (PriceItem(str(itype), attrs.get("regionCode"), price, str(product.get("sku", "")),
+        market, operation))
 
 
 
 
-def implausible_prices(new_rows: Sequence[InstanceRow], reference: Sequence[InstanceRow]) -> list[str]:
+def implausible_prices(new_rows: Sequence[InstanceRow],
+        reference: Sequence[InstanceRow]) -> list[str]:
     """Rows whose refreshed on-demand prices cannot be right: non-positive or below a hundredth
     of a cent, or 100x off the same row in the current catalog. One line per row, naming it.
     (Spot prices move a lot and are kept between 0 and the on-demand price by spot_stats.)"""
@@ -110,7 +116,8 @@ def implausible_prices(new_rows: Sequence[InstanceRow], reference: Sequence[Inst
     return out
 
 
-def ondemand_prices(items: Iterable[PriceItem], wanted: set[str]) -> tuple[dict[str, float], list[str]]:
+def ondemand_prices(items: Iterable[PriceItem],
+        wanted: set[str]) -> tuple[dict[str, float], list[str]]:
     found: dict[str, list[float]] = {}
     for it in items:
         if it.instance_type in wanted:
@@ -119,7 +126,8 @@ def ondemand_prices(items: Iterable[PriceItem], wanted: set[str]) -> tuple[dict[
     out: dict[str, float] = {}
     for t, ps in sorted(found.items()):
         if len(set(ps)) > 1:
-            warnings.append(f"{t}: {len(ps)} On-Demand Linux SKUs with prices {sorted(set(ps))}; kept the lowest")
+            warnings.append(f"{t}: {len(ps)} On-Demand Linux SKUs with prices {sorted(set(ps))}; "
+                "kept the lowest")
         out[t] = min(ps)
     return out, warnings
 
@@ -131,7 +139,8 @@ class SpotStats:
     zones: tuple[str, ...]
 
 
-def spot_stats(entries: Iterable[Mapping[str, Any]], ondemand: Mapping[str, float]) -> dict[str, SpotStats]:
+def spot_stats(entries: Iterable[Mapping[str, Any]],
+        ondemand: Mapping[str, float]) -> dict[str, SpotStats]:
     """Latest Linux/UNIX price per (type, zone); min and median over zones below on-demand."""
     latest: dict[tuple[str, str], tuple[str, float]] = {}
     for e in entries:

@@ -37,7 +37,8 @@ def matches(pattern: str, row: InstanceRow) -> bool:
 
 
 def filter_problems(
-    catalog: Catalog, *, providers: Sequence[str] = (), regions: Sequence[str] = (), accelerators: Sequence[str] = ()
+    catalog: Catalog, *, providers: Sequence[str] = (), regions: Sequence[str] = (),
+        accelerators: Sequence[str] = ()
 ) -> list[Problem]:
     """Names in ``catalog list`` filters that no row has: exact matches only, with a did-you-mean."""
     from scaleplan.names import unknown_accelerator_hint, unknown_hint
@@ -46,7 +47,8 @@ def filter_problems(
     known_providers = {r.provider for r in catalog.rows}
     for p in providers:
         if p not in known_providers:
-            problems.append(Problem("--provider", f"unknown provider {p!r}", hint=unknown_hint(p, known_providers, "providers")))
+            problems.append(Problem("--provider", f"unknown provider {p!r}",
+                hint=unknown_hint(p, known_providers, "providers")))
     ours = {r.region for r in catalog.rows if not providers or r.provider in providers}
     for reg in regions:
         if reg not in ours:
@@ -55,7 +57,9 @@ def filter_problems(
             problems.append(Problem("--region", f"unknown region {reg!r}" + (f" for {', '.join(providers)}" if providers else ""), hint=hint))
     for a in accelerators:
         if catalog.resolve(a) is None:
-            problems.append(Problem("--accelerator", f"unknown accelerator {a!r}", hint=unknown_accelerator_hint(a, catalog.accelerator_names(), ", and give that file with --catalog")))
+            problems.append(Problem("--accelerator", f"unknown accelerator {a!r}",
+                hint=unknown_accelerator_hint(a, catalog.accelerator_names(),
+                ", and give that file with --catalog")))
     return problems
 
 
@@ -103,7 +107,8 @@ def sort_rows(rows: list[InstanceRow], key: str, *, spot: bool = False) -> list[
     if key == "price":
         return sorted(rows, key=lambda r: (price(r), r.key))
     if key == "gpu-price":
-        return sorted(rows, key=lambda r: (price(r) / r.accelerator_count if r.accelerator_count else float("inf"), r.key))
+        return sorted(rows, key=lambda r: (price(r) / r.accelerator_count if r.accelerator_count
+            else float("inf"), r.key))
     if key == "gpu-memory":
         return sorted(rows, key=lambda r: (-view(r).gpu_memory_gib, price(r), r.key))
     if key == "region":

@@ -32,7 +32,8 @@ _INT32_KEYS = frozenset(
         "nodePort", "minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds",
         "initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
         "failureThreshold", "parallelism", "completions", "backoffLimit", "minAvailable",
-        "maxUnavailable", "maxSurge", "averageValue", "averageUtilization", "stabilizationWindowSeconds",
+        "maxUnavailable", "maxSurge", "averageValue", "averageUtilization",
+            "stabilizationWindowSeconds",
     }
 )  # fmt: skip
 # Kinds whose names must be DNS-1123 labels (63 characters) rather than subdomains.

@@ -72,7 +72,8 @@ def _pdb_blocks(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 )
                 yield pdb.finding(
                     rule,
-                    f"minAvailable {min_a!r} ({need} pods) is not below the {src} of {w.kind}/{w.name} ({low}): no pod may be evicted",
+                    f"minAvailable {min_a!r} ({need} pods) is not below the {src} of "
+                        f"{w.kind}/{w.name} ({low}): no pod may be evicted",
                     ("spec", "minAvailable"),
                 )
                 break

@@ -33,7 +33,8 @@ def _resource_rule(section: str, resource: str) -> RuleFn:
                 )
                 yield w.finding(
                     rule,
-                    f"{c.label()} has no {resource} {'request' if section == 'requests' else 'limit'}",
+                    f"{c.label()} has no {resource} "
+                        f"{'request' if section == 'requests' else 'limit'}",
                     where,
                 )
 

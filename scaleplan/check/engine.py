@@ -242,7 +242,8 @@ def check_paths(
     pod_security_level(pod_security)
     select_rules(disabled_rules, enabled_rules, plan=plan is not None)
     skipped: list[str] = []
-    files, objects = load_objects(paths, stdin=stdin, only_manifests=only_manifests, skipped=skipped)
+    files, objects = load_objects(paths, stdin=stdin, only_manifests=only_manifests,
+        skipped=skipped)
     report = check_objects(
         objects,
         files=files,
@@ -273,4 +274,5 @@ def check_text(
     from scaleplan.yamlio import parse_yaml_documents
 
     objects = objects_from_documents(parse_yaml_documents(text, name, what="manifest"))
-    return check_objects(objects, files=(name,), catalog=catalog, **kwargs)  # type: ignore[arg-type]
+    return check_objects(objects, files=(name,), catalog=catalog,
+        **kwargs)  # type: ignore[arg-type]

@@ -59,13 +59,15 @@ def text(report: CheckReport, *, fail_on: Severity = "error") -> str:
     lines = []
     for f in report.findings:
         obj = f" {printable(f.object)}:" if f.object else ""
-        lines.append(f"{printable(f.file)}:{f.line}: {f.severity} [{f.rule}]{obj} {printable(f.message)} (fix: {printable(f.hint)})")
+        lines.append(f"{printable(f.file)}:{f.line}: {f.severity} [{f.rule}]{obj} "
+            f"{printable(f.message)} (fix: {printable(f.hint)})")
     lines += [f"note: {printable(n)}" for n in report.notes]
     s = report.summary()
     verdict = "FAILED" if report.failed(fail_on) else "passed"
     drift = ", drift checked against the plan" if report.drift_checked else ""
     lines.append(
-        f"{verdict}: {counted(s['errors'], 'error')}, {counted(s['warnings'], 'warning')} in {counted(s['objects'], 'object')} from {counted(s['files'], 'file')} "
+        f"{verdict}: {counted(s['errors'], 'error')}, {counted(s['warnings'], 'warning')} in "
+            f"{counted(s['objects'], 'object')} from {counted(s['files'], 'file')} "
         # of how many: the SARIF's tool.driver.rules lists all, off by default too (UX trial 21 F9)
         f"(Kubernetes {report.kube_version}, {len(report.rules)} of {len(RULES)} rules run, "
         f"fail on {fail_on}{drift})"
@@ -91,17 +93,22 @@ def junit(report: CheckReport, *, timestamp: str, hostname: str) -> str:
             body = escape(xml_text(f"{f.file}:{f.line}: {f.message}\nfix: {f.hint}"))
             tag = "failure"
             cases.append(
-                f'    <testcase name={quoteattr(name)} classname={quoteattr(xml_text(_classname(file)))} time="0">\n'
-                f"      <{tag} message={quoteattr(xml_text(f'{f.file}:{f.line}: {f.message}'))} type={quoteattr(f'{f.severity}:{f.rule}')}>{body}</{tag}>\n"
+                f'    <testcase name={quoteattr(name)} '
+                    f'classname={quoteattr(xml_text(_classname(file)))} time="0">\n'
+                f"      <{tag} message={quoteattr(xml_text(f'{f.file}:{f.line}: {f.message}'))} "
+                    f"type={quoteattr(f'{f.severity}:{f.rule}')}>{body}</{tag}>\n"
                 "    </testcase>"
             )
         if not findings:
             cases.append(
-                f'    <testcase name={quoteattr("all rules")} classname={quoteattr(xml_text(_classname(file)))} time="0"/>'
+                f'    <testcase name={quoteattr("all rules")} '
+                    f'classname={quoteattr(xml_text(_classname(file)))} time="0"/>'
             )
         attrs = (
-            f'name={quoteattr(xml_text(file))} package={quoteattr("scaleplan.check")} id="{sid}" timestamp={quoteattr(timestamp)} '
-            f'hostname={quoteattr(hostname)} tests="{len(cases)}" failures="{len(findings)}" errors="0" time="0"'
+            f'name={quoteattr(xml_text(file))} package={quoteattr("scaleplan.check")} id="{sid}" '
+                f'timestamp={quoteattr(timestamp)} '
+            f'hostname={quoteattr(hostname)} tests="{len(cases)}" failures="{len(findings)}" '
+                'errors="0" time="0"'
         )
         out.append(f"  <testsuite {attrs}>")
         out.append("    <properties>")
@@ -244,7 +251,8 @@ def github(report: CheckReport) -> str:
         )
     s = report.summary()
     lines.append(
-        f"scaleplan check: {counted(s['errors'], 'error')}, {counted(s['warnings'], 'warning')} in {counted(s['objects'], 'object')}"
+        f"scaleplan check: {counted(s['errors'], 'error')}, {counted(s['warnings'], 'warning')} in "
+            f"{counted(s['objects'], 'object')}"
     )
     return "\n".join(lines) + "\n"
 

@@ -62,7 +62,9 @@ def _gpu_node_selector(ctx: Context, rule: Rule) -> Iterator[Finding]:
             assert path is not None
             yield w.finding(
                 rule,
-                f"the pod requests {counted(n, 'GPU')} but selects no GPU node label (nodeSelector, or required nodeAffinity: one term, or ORed terms that each select one)",
+                f"the pod requests {counted(n, 'GPU')} but selects no GPU node label "
+                    "(nodeSelector, or required nodeAffinity: one term, or ORed terms that "
+                    "each select one)",
                 path,
             )
 
@@ -115,7 +117,8 @@ def _gpu_exceeds(ctx: Context, rule: Rule) -> Iterator[Finding]:
             desc = ", ".join(f"{t}: {c}" for t, c in known.items())
             yield w.finding(
                 rule,
-                f"the pod requests {counted(n, 'GPU')} but the selected instance types have at most {most} ({desc})",
+                f"the pod requests {counted(n, 'GPU')} but the selected instance types have at "
+                    f"most {most} ({desc})",
                 sel.path,
             )
 
@@ -144,6 +147,7 @@ def _gpu_nodepool_limit(ctx: Context, rule: Rule) -> Iterator[Finding]:
             if total > cap:
                 yield np.finding(
                     rule,
-                    f"workloads on this NodePool need up to {total} {res} ({'; '.join(users)}) but spec.limits allows {cap}",
+                    f"workloads on this NodePool need up to {total} {res} ({'; '.join(users)}) but "
+                        f"spec.limits allows {cap}",
                     ("spec", "limits", str(res)),
                 )

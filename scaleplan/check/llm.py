@@ -67,7 +67,8 @@ def _argv(c: Container) -> list[str]:
 
 
 def _flags_path(c: Container) -> tuple[str | int, ...]:
-    return (*c.path, "args") if "args" in c.data else (*c.path, "command") if "command" in c.data else c.path
+    return ((*c.path, "args") if "args" in c.data else (*c.path, "command") if "command" in c.data
+        else c.path)
 
 
 def _gpu_containers(ctx: Context) -> Iterator[tuple[K8sObject, Container, int]]:
@@ -103,7 +104,8 @@ def _pod(w: K8sObject) -> Mapping[str, Any]:
 
 
 def _volumes(w: K8sObject) -> dict[str, Mapping[str, Any]]:
-    return {str(v.get("name")): v for v in (as_map(x) for x in as_list(_pod(w).get("volumes"))) if v.get("name")}
+    return {str(v.get("name")): v for v in (as_map(x) for x in as_list(_pod(w).get("volumes")))
+        if v.get("name")}
 
 
 @impl("engine-image-mismatch")
@@ -133,7 +135,9 @@ def _shm_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 ed = as_map(vols.get(str(m.get("name")), {}).get("emptyDir"))
                 ok = ed.get("medium") == "Memory"
         if not ok:
-            yield w.finding(rule, f"{c.label()} runs {counted(n, 'GPU')} but mounts no memory-backed emptyDir at /dev/shm", (*c.path, "volumeMounts") if "volumeMounts" in c.data else c.path)
+            yield w.finding(rule, f"{c.label()} runs {counted(n, 'GPU')} but mounts no "
+                "memory-backed emptyDir at /dev/shm",
+                (*c.path, "volumeMounts") if "volumeMounts" in c.data else c.path)
 
 
 def _allocation(ctx: Context, w: K8sObject) -> Any:
@@ -297,7 +301,8 @@ def _names_model(c: Container, engine: str) -> bool:
         for i, tok in enumerate(argv[:-1]):
             if tok.endswith("serve") and not argv[i + 1].startswith("-"):
                 return True
-    return any(str(e.get("name")) in _MODEL_ENV and (e.get("value") or e.get("valueFrom")) for e in as_list(c.data.get("env")) if isinstance(e, Mapping))
+    return any(str(e.get("name")) in _MODEL_ENV and (e.get("value") or e.get("valueFrom"))
+        for e in as_list(c.data.get("env")) if isinstance(e, Mapping))
 
 
 @impl("engine-model-missing")
@@ -314,7 +319,8 @@ def _model_missing(ctx: Context, rule: Rule) -> Iterator[Finding]:
         for c in containers(w):
             if (not gpus(c) and a.gpus_per_replica > 0) or _names_model(c, engine):
                 continue
-            yield w.finding(rule, f"{c.label()} names no model (no {flag}): {engine} would start its default model, not the one allocation {a.name} was sized for", _flags_path(c))
+            yield w.finding(rule, f"{c.label()} names no model (no {flag}): {engine} would start "
+                f"its default model, not the one allocation {a.name} was sized for", _flags_path(c))
 
 
 def _target_dirs(c: Container, engine: str | None) -> list[str]:
@@ -324,14 +330,16 @@ def _target_dirs(c: Container, engine: str | None) -> list[str]:
     model = model_use(engine, argv) if engine else parse_flags(argv, ENGINES).get("model")
     if model is not None and model.value.startswith("/"):
         return [model.value]  # a local path: the weights are there, not in the HF cache
-    return [str(e["value"]) for e in (as_map(x) for x in as_list(c.data.get("env"))) if e.get("name") == "HF_HOME" and isinstance(e.get("value"), str)]
+    return [str(e["value"]) for e in (as_map(x) for x in as_list(c.data.get("env")))
+        if e.get("name") == "HF_HOME" and isinstance(e.get("value"), str)]
 
 
 def _mount_for(c: Container, path: str) -> Mapping[str, Any] | None:
     best: Mapping[str, Any] | None = None
     for m in (as_map(x) for x in as_list(c.data.get("volumeMounts"))):
         mp = str(m.get("mountPath", "")).rstrip("/") or "/"
-        if (path == mp or path.startswith(mp + "/")) and (best is None or len(mp) > len(str(best.get("mountPath", "")))):
+        if ((path == mp or path.startswith(mp + "/"))
+                and (best is None or len(mp) > len(str(best.get("mountPath", ""))))):
             best = m
     return best
 
@@ -371,9 +379,12 @@ def _weights_volume(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 v = vols.get(str(m.get("name")), {})
                 if "persistentVolumeClaim" in v:
                     continue  # an existing claim holds the weights already; its size is not here
-                size = quantity_gib(as_map(v.get("emptyDir")).get("sizeLimit")) if "emptyDir" in v else quantity_gib(get(v, ("ephemeral", "volumeClaimTemplate", "spec", "resources", "requests", "storage")))
+                size = (quantity_gib(as_map(v.get("emptyDir")).get("sizeLimit")) if "emptyDir" in v
+                    else quantity_gib(get(v, ("ephemeral", "volumeClaimTemplate", "spec",
+                    "resources", "requests", "storage"))))
                 where = f"volume {m.get('name')!r} at {m.get('mountPath')}"
-                if size is None and "emptyDir" in v and as_map(v.get("emptyDir")).get("medium") != "Memory":
+                if (size is None and "emptyDir" in v
+                        and as_map(v.get("emptyDir")).get("medium") != "Memory"):
                     root = _root_volume_gib(ctx, w)
                     need = weights * a.replicas_per_node
                     if root is not None and need > root:
@@ -383,7 +394,8 @@ def _weights_volume(ctx: Context, rule: Rule) -> Iterator[Finding]:
                             f"{'needs' if a.replicas_per_node == 1 else 'need'} {need:.0f} GiB",
                             (*c.path, "volumeMounts"))
                 elif size is not None and size < weights:
-                    yield w.finding(rule, f"{c.label()} keeps {weights:.1f} GiB of weights in {where}, which holds {size:.1f} GiB", (*c.path, "volumeMounts"))
+                    yield w.finding(rule, f"{c.label()} keeps {weights:.1f} GiB of weights in "
+                        f"{where}, which holds {size:.1f} GiB", (*c.path, "volumeMounts"))
                 break
 
 
@@ -391,7 +403,8 @@ def _service_workloads(ctx: Context, svc: K8sObject) -> list[K8sObject]:
     sel = str_map(get(svc.data, ("spec", "selector")))
     if not sel:
         return []
-    return [w for w in ctx.workloads if same_namespace(svc, w) and selector_matches({"matchLabels": sel}, ctx.labels(w))]
+    return [w for w in ctx.workloads if same_namespace(svc, w)
+        and selector_matches({"matchLabels": sel}, ctx.labels(w))]
 
 
 @impl("route-to-losable")
@@ -411,12 +424,16 @@ def _route_to_losable(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 if not isinstance(weight, int) or weight <= 0:
                     continue
                 ns = str(r.get("namespace") or route.namespace)
-                svc = services.get((ns, str(r.get("name")))) or next((s for (n, name), s in services.items() if name == r.get("name") and (not n or not ns)), None)
+                svc = (services.get((ns, str(r.get("name"))))
+                    or next((s for (n, name), s in services.items() if name == r.get("name")
+                    and (not n or not ns)), None))
                 if svc is None:
                     continue
                 ws = _service_workloads(ctx, svc)
                 if ws and all(w.name in spot and spot_only(ctx, w) for w in ws):
-                    total = sum(int(as_map(x).get("weight", 1)) for x in as_list(as_map(rl).get("backendRefs")) if isinstance(as_map(x).get("weight", 1), int))
+                    total = sum(int(as_map(x).get("weight", 1))
+                        for x in as_list(as_map(rl).get("backendRefs"))
+                        if isinstance(as_map(x).get("weight", 1), int))
                     share = weight / total if total > 0 else 1.0
                     yield route.finding(rule, f"backendRef {svc.name!r} (weight {weight}, "
                         f"{share:.0%} of requests) selects only spot pods with no fallback "

@@ -138,7 +138,8 @@ def _not_a_manifest(data: Any, only_manifests: bool) -> str | None:
         return f"scaleplan {data.get('kind', 'file')}, not a Kubernetes manifest"
     if not only_manifests:
         return None
-    if not isinstance(data, Mapping) or not all(isinstance(data.get(k), str) and data.get(k) for k in ("apiVersion", "kind")):
+    if not isinstance(data, Mapping) or not all(isinstance(data.get(k), str) and data.get(k)
+            for k in ("apiVersion", "kind")):
         return "not a Kubernetes object (no apiVersion and kind)"
     return None
 
@@ -177,7 +178,8 @@ def _collect(
             Problem(
                 where,
                 f"has no {' or '.join(missing)}",
-                hint="every Kubernetes object needs apiVersion and kind (e.g. apiVersion: apps/v1, kind: Deployment)",
+                hint="every Kubernetes object needs apiVersion and kind (e.g. apiVersion: apps/v1, "
+                    "kind: Deployment)",
                 line=line,
             )
         )

@@ -73,17 +73,20 @@ def _flavor_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
         for key in sorted(sel.keys()):
             other = _label_cloud(key)
             if other is not None and other != cloud:
-                yield w.finding(rule, f"the pod selects {key}, {article(other)} node label, but flavor {flavor} runs {cloud} nodes", sel.path)
+                yield w.finding(rule, f"the pod selects {key}, {article(other)} node label, but "
+                    f"flavor {flavor} runs {cloud} nodes", sel.path)
         types: set[str] = set()
         for k in INSTANCE_TYPE_KEYS:
             types |= sel.values(k) or set()
         foreign = _foreign_types(ctx, types, cloud)
         if foreign:
-            yield w.finding(rule, f"the pod selects instance type {', '.join(foreign)}, not offered on {cloud}, but flavor {flavor} runs {cloud} nodes", sel.path)
+            yield w.finding(rule, f"the pod selects instance type {', '.join(foreign)}, not "
+                f"offered on {cloud}, but flavor {flavor} runs {cloud} nodes", sel.path)
     for o in ctx.objects:
         group_cloud = _CLOUD_GROUPS.get(o.group)
         if group_cloud is not None and group_cloud != cloud:
-            yield o.finding(rule, f"{o.kind} ({o.group}) is {article(group_cloud)} node class, but flavor {flavor} runs {cloud} nodes")
+            yield o.finding(rule, f"{o.kind} ({o.group}) is {article(group_cloud)} node class, but "
+                f"flavor {flavor} runs {cloud} nodes")
         if o.kind == "NodePool" and o.group == "karpenter.sh":
             if cloud not in _KARPENTER_CLOUDS:
                 yield o.finding(rule, f"Karpenter NodePools do not run on {flavor} ({cloud})")
@@ -92,7 +95,9 @@ def _flavor_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
                 vals, i = nodepool_requirement(o, k)
                 foreign = _foreign_types(ctx, vals or set(), cloud)
                 if foreign and i is not None:
-                    yield o.finding(rule, f"the NodePool allows instance type {', '.join(foreign)}, not offered on {cloud}, but flavor {flavor} runs {cloud} nodes", ("spec", "template", "spec", "requirements", i))
+                    yield o.finding(rule, "the NodePool allows instance type "
+                        f"{', '.join(foreign)}, not offered on {cloud}, but flavor {flavor} runs "
+                        f"{cloud} nodes", ("spec", "template", "spec", "requirements", i))
 
 
 @impl("spot-only-capacity")
@@ -122,7 +127,8 @@ def _spot_only_capacity(ctx: Context, rule: Rule) -> Iterator[Finding]:
             if alloc.capacity_type == "on-demand":
                 yield w.finding(
                     rule,
-                    f"the plan puts {alloc.name} on on-demand capacity, but the pod can only run on spot nodes",
+                    f"the plan puts {alloc.name} on on-demand capacity, but the pod can only run "
+                        "on spot nodes",
                     ctx.selection(w).path,
                 )
         elif unmatched_all_spot:

@@ -21,7 +21,8 @@ RULES: tuple[Rule, ...] = (
         "schema",
         "error",
         "schema",
-        "The object does not validate against the Kubernetes (or CRD) schema for the chosen version.",
+        "The object does not validate against the Kubernetes (or CRD) schema for the "
+            "chosen version.",
         "fix the field named in the message; `kubectl explain KIND.FIELD` shows the schema",
     ),
     R(
@@ -29,7 +30,8 @@ RULES: tuple[Rule, ...] = (
         "error",
         "schema",
         "No schema is known for this apiVersion/kind, so nothing about it was checked.",
-        "fix a typo in apiVersion/kind, or disable the rule for this object with the scaleplan.dev/ignore annotation",
+        "fix a typo in apiVersion/kind, or disable the rule for this object with the "
+            "scaleplan.dev/ignore annotation",
     ),
     R(
         "api-rejects",
@@ -141,8 +143,10 @@ RULES: tuple[Rule, ...] = (
         "route-backend-missing",
         "error",
         "selectors",
-        "An HTTPRoute backendRef names a Service (or a Service port) that is not in the checked manifests, so its share of the requests fails.",
-        "point backendRefs[].name and port at a Service in the same manifests, or render the route and its Services together",
+        "An HTTPRoute backendRef names a Service (or a Service port) that is not in the checked "
+            "manifests, so its share of the requests fails.",
+        "point backendRefs[].name and port at a Service in the same manifests, or render the route "
+            "and its Services together",
     ),
     R(
         "route-conflict",
@@ -194,15 +198,19 @@ RULES: tuple[Rule, ...] = (
         "promql-invalid",
         "error",
         "monitoring",
-        "A PrometheusRule expression or a KEDA Prometheus trigger query is not valid PromQL: the rule never fires, the trigger leaves the workload at its fallback.",
-        "fix the expression (the message quotes the parser); `promtool check rules` and Prometheus's expression browser show the same error",
+        "A PrometheusRule expression or a KEDA Prometheus trigger query is not valid PromQL: the "
+            "rule never fires, the trigger leaves the workload at its fallback.",
+        "fix the expression (the message quotes the parser); `promtool check rules` and "
+            "Prometheus's expression browser show the same error",
     ),
     R(
         "dashboard-json-invalid",
         "error",
         "monitoring",
-        "A ConfigMap key ending in .json (a Grafana dashboard) does not parse as JSON, so the dashboard sidecar skips it.",
-        "fix the JSON (the message names line and column), or re-render the dashboard with `scaleplan render`",
+        "A ConfigMap key ending in .json (a Grafana dashboard) does not parse as JSON, so the "
+            "dashboard sidecar skips it.",
+        "fix the JSON (the message names line and column), or re-render the dashboard with "
+            "`scaleplan render`",
     ),
     R(
         "run-as-root",
@@ -357,21 +365,26 @@ RULES: tuple[Rule, ...] = (
         "gpu-limit-request-mismatch",
         "error",
         "gpu",
-        "A GPU request differs from its limit (extended resources cannot be overcommitted; the API server rejects it).",
+        "A GPU request differs from its limit (extended resources cannot be overcommitted; the API "
+            "server rejects it).",
         "set the GPU only under limits, or make requests equal to limits",
     ),
     R(
         "gpu-node-selector",
         "error",
         "gpu",
-        "A pod requests GPUs but does not select GPU nodes, so it can land on (or provision) the wrong instance type.",
-        "add a nodeSelector on node.kubernetes.io/instance-type, nvidia.com/gpu.product, karpenter.k8s.aws/instance-gpu-name or cloud.google.com/gke-accelerator (or required nodeAffinity terms that each require one)",
+        "A pod requests GPUs but does not select GPU nodes, so it can land on (or provision) the "
+            "wrong instance type.",
+        "add a nodeSelector on node.kubernetes.io/instance-type, nvidia.com/gpu.product, "
+            "karpenter.k8s.aws/instance-gpu-name or cloud.google.com/gke-accelerator (or required "
+            "nodeAffinity terms that each require one)",
     ),
     R(
         "gpu-toleration",
         "error",
         "gpu",
-        "A pod requests GPUs but tolerates no GPU taint, so it cannot schedule on tainted GPU nodes.",
+        "A pod requests GPUs but tolerates no GPU taint, so it cannot schedule on "
+            "tainted GPU nodes.",
         "add a toleration {key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}",
     ),
     R(
@@ -392,8 +405,11 @@ RULES: tuple[Rule, ...] = (
         "engine-parallel-gpus",
         "error",
         "gpu",
-        "The server's tensor-parallel (or shard) flag times its pipeline-parallel flag differs from the GPUs the container requests, so the server fails to start or leaves GPUs idle.",
-        "make --tensor-parallel-size (x --pipeline-parallel-size) equal the container's GPU limit, or re-render from the plan",
+        "The server's tensor-parallel (or shard) flag times its pipeline-parallel flag differs "
+            "from the GPUs the container requests, so the server fails to start or "
+            "leaves GPUs idle.",
+        "make --tensor-parallel-size (x --pipeline-parallel-size) equal the container's GPU limit, "
+            "or re-render from the plan",
     ),
     R(
         "engine-image-mismatch",
@@ -403,28 +419,35 @@ RULES: tuple[Rule, ...] = (
             "and args start (or than the plan's model.engine): the vLLM and TGI images' "
             "entrypoints read the args as their own flags and the SGLang and TensorRT-LLM images "
             "run them as a command, so the server cannot start and the pod crash-loops.",
-        f"use the engine's image ({', '.join(repos[0] for repos in IMAGES.values())}), or set model.engine to the image's engine and re-render",
+        f"use the engine's image ({', '.join(repos[0] for repos in IMAGES.values())}), or set "
+            "model.engine to the image's engine and re-render",
     ),
     R(
         "shm-missing",
         "error",
         "gpu",
-        "A multi-GPU (tensor-parallel) server has no /dev/shm volume; NCCL runs out of the container's 64 MiB default and the workers crash or hang.",
+        "A multi-GPU (tensor-parallel) server has no /dev/shm volume; NCCL runs out of the "
+            "container's 64 MiB default and the workers crash or hang.",
         "mount an emptyDir with medium: Memory at /dev/shm",
     ),
     R(
         "engine-plan-flags",
         "error",
         "plan",
-        "The server's parallelism, concurrency, context-length, memory or KV-cache precision flags differ from the plan (or are missing), so it runs at a load or memory split the plan did not assume.",
-        "re-render from the plan, or change model.engine_config or model.kv_cache_dtype and run scaleplan optimize again",
+        "The server's parallelism, concurrency, context-length, memory or KV-cache precision flags "
+            "differ from the plan (or are missing), so it runs at a load or memory split the plan "
+            "did not assume.",
+        "re-render from the plan, or change model.engine_config or model.kv_cache_dtype and run "
+            "scaleplan optimize again",
         needs_plan=True,
     ),
     R(
         "engine-model-missing",
         "error",
         "plan",
-        "The model server names no model (no model flag, no positional model after serve, no MODEL_ID environment variable), so it starts its engine's default model and serves something other than what the plan sized.",
+        "The model server names no model (no model flag, no positional model after serve, no "
+            "MODEL_ID environment variable), so it starts its engine's default model and serves "
+            "something other than what the plan sized.",
         "set model.source in the spec and re-render, or pass the model in spec.kubernetes.args "
         "(--model for vLLM; after trtllm-serve for trtllm)",
         needs_plan=True,
@@ -433,16 +456,20 @@ RULES: tuple[Rule, ...] = (
         "weights-volume-small",
         "error",
         "plan",
-        "The volume the model's weights are downloaded into is smaller than the weights, so the download fails and the pod never starts.",
-        "size the model cache volume from the weights (scaleplan render does: weights x 1.1 + 2 GiB)",
+        "The volume the model's weights are downloaded into is smaller than the weights, so the "
+            "download fails and the pod never starts.",
+        "size the model cache volume from the weights (scaleplan render does: weights x "
+            "1.1 + 2 GiB)",
         needs_plan=True,
     ),
     R(
         "route-to-losable",
         "error",
         "plan",
-        "An HTTPRoute gives a weight to a Service whose pods run only on spot capacity with no fallback; when the spot capacity is reclaimed, that share of the requests fails.",
-        "let the pods fall back to on-demand nodes (eks-karpenter renders a fallback NodePool), use routing: inference-pool, or give the route no weight there",
+        "An HTTPRoute gives a weight to a Service whose pods run only on spot capacity with no "
+            "fallback; when the spot capacity is reclaimed, that share of the requests fails.",
+        "let the pods fall back to on-demand nodes (eks-karpenter renders a fallback NodePool), "
+            "use routing: inference-pool, or give the route no weight there",
         needs_plan=True,
     ),
     R(
@@ -450,15 +477,19 @@ RULES: tuple[Rule, ...] = (
         "error",
         "plan",
         "A workload can only run on spot capacity but the plan requires on-demand capacity for it.",
-        "allow on-demand in the NodePool (karpenter.sh/capacity-type In [on-demand, spot]) or drop the spot node selector",
+        "allow on-demand in the NodePool (karpenter.sh/capacity-type In [on-demand, spot]) or drop "
+            "the spot node selector",
         needs_plan=True,
     ),
     R(
         "flavor-mismatch",
         "error",
         "plan",
-        "A node selector, NodePool or node class belongs to another cloud than the plan's cluster flavor (an EKS cluster has no GCP instance types or GKE labels), so the pods can never schedule.",
-        "re-plan with placement.providers matching kubernetes.flavor (the default), or set flavor: generic for a cluster that spans clouds",
+        "A node selector, NodePool or node class belongs to another cloud than the plan's cluster "
+            "flavor (an EKS cluster has no GCP instance types or GKE labels), so the pods can "
+            "never schedule.",
+        "re-plan with placement.providers matching kubernetes.flavor (the default), or set flavor: "
+            "generic for a cluster that spans clouds",
         needs_plan=True,
     ),
     R(

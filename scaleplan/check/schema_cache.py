@@ -116,12 +116,15 @@ def resolve_version(kube_version: str) -> str:
     m = re.fullmatch(r"v?(\d{1,3})\.(\d{1,3})(?:\.\d+)?", kube_version.strip())
     versions = supported_versions()
     if not m:
-        raise InputError(None, [Problem("kube-version", f"not a Kubernetes version: {kube_version!r}", hint=f"use a minor version such as {versions[-1]}")])
+        raise InputError(None, [Problem("kube-version", "not a Kubernetes version: "
+            f"{kube_version!r}", hint=f"use a minor version such as {versions[-1]}")])
     want = f"{int(m.group(1))}.{int(m.group(2))}"
     if want not in _strict_dirs():
         raise InputError(
             None,
-            [Problem("kube-version", f"Kubernetes {want} is not among the bundled schemas ({versions[0]} to {versions[-1]})", hint=f"use a version from {versions[0]} to {versions[-1]}")],
+            [Problem("kube-version", f"Kubernetes {want} is not among the bundled schemas "
+                f"({versions[0]} to {versions[-1]})", hint=f"use a version from {versions[0]} to "
+                f"{versions[-1]}")],
         )
     return want
 
@@ -167,7 +170,8 @@ def _inline(node: Any, defs: dict[str, Any], memo: dict[str, Any], stack: tuple[
     if not isinstance(node, dict):
         return node
     ref = node.get("$ref")
-    if isinstance(ref, str) and "#/$defs/" in ref and ref.split("#", 1)[0] in ("", "/api/_definitions.json"):
+    if (isinstance(ref, str) and "#/$defs/" in ref
+            and ref.split("#", 1)[0] in ("", "/api/_definitions.json")):
         name = ref.split("#/$defs/", 1)[1]
         if name in defs and name not in stack:
             if name not in memo:
@@ -177,7 +181,8 @@ def _inline(node: Any, defs: dict[str, Any], memo: dict[str, Any], stack: tuple[
                 return memo[name]
             return {"allOf": [memo[name]], **_inline(rest, defs, memo, stack)}
         return {**node, "$ref": f"{_DEFS_URI}#/$defs/{name}"}
-    return {k: (_inline(v, defs, memo, stack) if k not in ("enum", "const", "default", "examples") else v) for k, v in node.items()}
+    return {k: (_inline(v, defs, memo, stack) if k not in ("enum", "const", "default", "examples")
+        else v) for k, v in node.items()}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -191,7 +196,8 @@ def _validator(version: str, api_version: str, kind: str) -> Any | None:
         props = schema.setdefault("properties", {})
         props["metadata"] = _inline({"$ref": _OBJECT_META}, _definitions(version), {}, ())
         return Draft202012Validator(schema, registry=_registry(version))
-    if "\\" in api_version or ".." in api_version or "\x00" in api_version or "/" in kind or "\\" in kind:
+    if ("\\" in api_version or ".." in api_version or "\x00" in api_version or "/" in kind
+            or "\\" in kind):
         return None
     fname = _builtin_file(api_version, kind)
     if "/" in fname:
@@ -227,7 +233,9 @@ def _to_json_schema(node: Any) -> Any:
         return node
     out: dict[str, Any] = {}
     for k, v in node.items():
-        if k in ("description", "x-kubernetes-validations", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-embedded-resource"):
+        if k in ("description", "x-kubernetes-validations", "x-kubernetes-list-type",
+                "x-kubernetes-list-map-keys", "x-kubernetes-map-type",
+                "x-kubernetes-embedded-resource"):
             continue
         if k in ("properties", "patternProperties"):
             out[k] = {name: _to_json_schema(sub) for name, sub in v.items()}
@@ -287,13 +295,16 @@ def schema_issues(obj: Any, kube_version: str) -> list[SchemaIssue]:
     if not isinstance(obj, dict):
         return [SchemaIssue((), f"a Kubernetes object must be a mapping, got {type(obj).__name__}")]
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
-    missing = [k for k, v in (("apiVersion", api_version), ("kind", kind)) if not isinstance(v, str) or not v]
+    missing = [k for k, v in (("apiVersion", api_version), ("kind", kind)) if not isinstance(v, str)
+        or not v]
     if missing:
         return [SchemaIssue((k,), f"'{k}' is missing or not a string") for k in missing]
     assert isinstance(api_version, str) and isinstance(kind, str)
     validator = _validator(version, api_version, kind)
     if validator is None:
-        return [SchemaIssue(("kind",), f"no schema for kind {kind} with apiVersion {api_version} in Kubernetes {version} or the bundled CRDs; it cannot be validated", unknown_kind=True)]
+        return [SchemaIssue(("kind",), f"no schema for kind {kind} with apiVersion {api_version} "
+            f"in Kubernetes {version} or the bundled CRDs; it cannot be validated",
+            unknown_kind=True)]
     issues: list[SchemaIssue] = []
     for err in validator.iter_errors(obj):
         issues.append(SchemaIssue(tuple(err.absolute_path), _message(err)))

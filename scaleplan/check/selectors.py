@@ -38,7 +38,8 @@ def _selector_mismatch(ctx: Context, rule: Rule) -> Iterator[Finding]:
         if not selector_matches(sel, pod_labels(w)):
             yield w.finding(
                 rule,
-                f"spec.selector {dict(str_map(sel.get('matchLabels')))} does not match the pod template labels {pod_labels(w)}",
+                f"spec.selector {dict(str_map(sel.get('matchLabels')))} does not match the pod "
+                    f"template labels {pod_labels(w)}",
                 ("spec", "selector"),
             )
 

@@ -44,7 +44,8 @@ def _load_json(path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         refuse_scaleplan_file(path, text)
-        raise InputError(path, [Problem("", f"not valid JSON: {exc.msg}", hint="pass the result JSON the benchmark wrote", line=exc.lineno)]) from None
+        raise InputError(path, [Problem("", f"not valid JSON: {exc.msg}",
+            hint="pass the result JSON the benchmark wrote", line=exc.lineno)]) from None
 
 
 def detect(data: Any) -> str | None:
@@ -81,7 +82,8 @@ def _num(v: Any) -> float | None:
     return None
 
 
-def _field(d: dict[str, Any], key: str, file: str, *, where: str | None = None, inf: bool = False) -> float | None:
+def _field(d: dict[str, Any], key: str, file: str, *, where: str | None = None,
+        inf: bool = False) -> float | None:
     """The number at ``key`` (None when absent or null); a value that is no finite, non-negative
     number is refused, naming the file and the field (exit 3): it was dropped without a word,
     leaving a point without its mean TTFT or its tail. ``inf``: an infinite value is one
@@ -109,7 +111,8 @@ def _field(d: dict[str, Any], key: str, file: str, *, where: str | None = None, 
     raise InputError(file, [Problem(where or key, why, hint=hint)])
 
 
-def _pcts(p50: float, p99: float, mean: float | None, p90: float | None = None, p95: float | None = None) -> tuple[Percentiles, bool]:
+def _pcts(p50: float, p99: float, mean: float | None, p90: float | None = None,
+        p95: float | None = None) -> tuple[Percentiles, bool]:
     """Percentiles, interpolating missing p90/p95 between p50 and p99; True if interpolated."""
     p99 = max(p99, p50)
     interp = p90 is None or p95 is None
@@ -119,18 +122,22 @@ def _pcts(p50: float, p99: float, mean: float | None, p90: float | None = None, 
         p95 = p50 + (p99 - p50) * Z[95] / Z[99]
     p90 = min(max(p90, p50), p99)
     p95 = min(max(p95, p90), p99)
-    return Percentiles(p50=round_sig(p50), p90=round_sig(p90), p95=round_sig(p95), p99=round_sig(p99), mean=round_sig(mean) if mean is not None else None), interp
+    return Percentiles(p50=round_sig(p50), p90=round_sig(p90), p95=round_sig(p95),
+        p99=round_sig(p99), mean=round_sig(mean) if mean is not None else None), interp
 
 
 def _from_samples(values_ms: list[float]) -> Percentiles:
     xs = sorted(values_ms)
-    return Percentiles(p50=round_sig(percentile(xs, 50)), p90=round_sig(percentile(xs, 90)), p95=round_sig(percentile(xs, 95)), p99=round_sig(percentile(xs, 99)), mean=round_sig(sum(xs) / len(xs)))
+    return Percentiles(p50=round_sig(percentile(xs, 50)), p90=round_sig(percentile(xs, 90)),
+        p95=round_sig(percentile(xs, 95)), p99=round_sig(percentile(xs, 99)),
+        mean=round_sig(sum(xs) / len(xs)))
 
 
 def _vllm_metric(d: dict[str, Any], metric: str, file: str) -> tuple[Percentiles, bool] | None:
     from pydantic import ValidationError
 
-    med, p99, mean, p90, p95 = (_field(d, f"{s}_{metric}_ms", file) for s in ("median", "p99", "mean", "p90", "p95"))
+    med, p99, mean, p90, p95 = (_field(d, f"{s}_{metric}_ms", file)
+        for s in ("median", "p99", "mean", "p90", "p95"))
     if med is None or p99 is None:
         return None
     try:

@@ -84,16 +84,20 @@ def _err(file: str, where: str, msg: str, hint: str) -> InputError:
 
 def _matrix(file: str, where: str, v: Any) -> list[list[float]]:
     if not isinstance(v, list) or not v or not all(isinstance(r, list) and r for r in v):
-        raise _err(file, where, "must be a non-empty list of non-empty lists of numbers", "check the file format")
+        raise _err(file, where, "must be a non-empty list of non-empty lists of numbers",
+            "check the file format")
     width = len(v[0])
     out = []
     for i, row in enumerate(v):
         if len(row) != width:
-            raise _err(file, f"{where}[{i}]", f"row has {len(row)} values, expected {width}", "every row must have the same length")
+            raise _err(file, f"{where}[{i}]", f"row has {len(row)} values, expected {width}",
+                "every row must have the same length")
         vals = []
         for j, x in enumerate(row):
-            if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x) or x < 0:
-                raise _err(file, f"{where}[{i}][{j}]", f"must be a finite number >= 0, got {x!r}", "fix the value")
+            if (isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x)
+                    or x < 0):
+                raise _err(file, f"{where}[{i}][{j}]", f"must be a finite number >= 0, got {x!r}",
+                    "fix the value")
             vals.append(float(x))
         out.append(vals)
     return out
@@ -107,21 +111,27 @@ def _cost(file: str, where: str, v: Any) -> float:
 
 def parse_melange(data: Any, file: str) -> Problem_:
     if not isinstance(data, dict) or "gpu_info" not in data:
-        raise _err(file, "", "not a Mélange config (no 'gpu_info')", "pass melange/config/*.json or AIBrix profile JSON files")
+        raise _err(file, "", "not a Mélange config (no 'gpu_info')",
+            "pass melange/config/*.json or AIBrix profile JSON files")
     if extra := sorted(map(str, set(data) - set(MELANGE_KEYS))):  # Mélange's Config refuses them
         raise _err(file, extra[0], "unknown key", unknown_hint(extra[0], MELANGE_KEYS, "keys"))
     gi = data["gpu_info"]
     if not isinstance(gi, dict) or not gi:
-        raise _err(file, "gpu_info", "must be a non-empty mapping of GPU name -> {cost, tputs}", "check the file")
+        raise _err(file, "gpu_info", "must be a non-empty mapping of GPU name -> {cost, tputs}",
+            "check the file")
     wd = _matrix(file, "workload_distribution", data.get("workload_distribution"))
     rate = data.get("total_request_rate")
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate) or rate <= 0:
-        raise _err(file, "total_request_rate", f"must be a positive number, got {rate!r}", "give the request rate in req/s")
+    if (isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate)
+            or rate <= 0):
+        raise _err(file, "total_request_rate", f"must be a positive number, got {rate!r}",
+            "give the request rate in req/s")
     total = sum(sum(r) for r in wd)
     if total <= 0:
-        raise _err(file, "workload_distribution", "all shares are 0", "give at least one positive share")
+        raise _err(file, "workload_distribution", "all shares are 0",
+            "give at least one positive share")
     labels = [[(f"i{i}", f"o{j}") for j in range(len(wd[0]))] for i in range(len(wd))]
-    dist = {labels[i][j]: wd[i][j] / total for i in range(len(wd)) for j in range(len(wd[0])) if wd[i][j] > 0}
+    dist = {labels[i][j]: wd[i][j] / total for i in range(len(wd)) for j in range(len(wd[0]))
+        if wd[i][j] > 0}
     notes: tuple[str, ...] = ()
     if not math.isclose(total, 1.0, rel_tol=1e-9):  # Mélange: share x rate per bucket, unnormalised
         notes = (
@@ -133,10 +143,12 @@ def parse_melange(data: Any, file: str) -> Problem_:
     for name in sorted(gi):
         g = gi[name]
         if not isinstance(g, dict):
-            raise _err(file, f"gpu_info.{name}", "must be a mapping with cost and tputs", "check the file")
+            raise _err(file, f"gpu_info.{name}", "must be a mapping with cost and tputs",
+                "check the file")
         t = _matrix(file, f"gpu_info.{name}.tputs", g.get("tputs"))
         if len(t) != len(wd) or len(t[0]) != len(wd[0]):
-            raise _err(file, f"gpu_info.{name}.tputs", f"is {len(t)}x{len(t[0])}, the workload distribution is {len(wd)}x{len(wd[0])}", "the matrices must have the same shape")
+            raise _err(file, f"gpu_info.{name}.tputs", f"is {len(t)}x{len(t[0])}, the workload "
+                f"distribution is {len(wd)}x{len(wd[0])}", "the matrices must have the same shape")
         tp = {labels[i][j]: t[i][j] for i in range(len(t)) for j in range(len(t[0])) if t[i][j] > 0}
         gpus.append(GpuTable(name=str(name), cost=_cost(file, f"gpu_info.{name}.cost", g.get("cost")), tputs=tp))
     return Problem_(
@@ -145,27 +157,35 @@ def parse_melange(data: Any, file: str) -> Problem_:
     )
 
 
-def parse_aibrix(docs: Sequence[tuple[str, Any]], rate: float, distribution: list[list[float]] | None = None) -> Problem_:
+def parse_aibrix(docs: Sequence[tuple[str, Any]], rate: float,
+        distribution: list[list[float]] | None = None) -> Problem_:
     gpus = []
     grid: tuple[list[int], list[int]] | None = None
     slo_ms, pct = SLO_MS, 95
     for file, d in docs:
         if not isinstance(d, dict) or "tputs" not in d or "indexes" not in d:
-            raise _err(file, "", "not an AIBrix profile (needs 'tputs' and 'indexes')", "pass AIBrix gpu_optimizer profile JSON files or one Mélange config")
+            raise _err(file, "", "not an AIBrix profile (needs 'tputs' and 'indexes')",
+                "pass AIBrix gpu_optimizer profile JSON files or one Mélange config")
         idx = d["indexes"]
-        if not (isinstance(idx, list) and len(idx) == 2 and all(isinstance(a, list) and a and all(isinstance(x, int | float) for x in a) for a in idx)):
-            raise _err(file, "indexes", "must be [[output lengths...], [input lengths...]]", "check the file")
+        if not (isinstance(idx, list) and len(idx) == 2
+                and all(isinstance(a, list) and a and all(isinstance(x, int | float) for x in a)
+                for a in idx)):
+            raise _err(file, "indexes", "must be [[output lengths...], [input lengths...]]",
+                "check the file")
         outs, ins = [int(x) for x in idx[0]], [int(x) for x in idx[1]]
         t = _matrix(file, "tputs", d["tputs"])
         # AIBrix: rows = output lengths (indexes[0]), columns = input lengths (indexes[1])
         if len(t) != len(outs) or len(t[0]) != len(ins):
-            raise _err(file, "tputs", f"is {len(t)}x{len(t[0])} but indexes say {len(outs)} output x {len(ins)} input lengths", "rows are output lengths, columns input lengths")
+            raise _err(file, "tputs", f"is {len(t)}x{len(t[0])} but indexes say {len(outs)} output "
+                f"x {len(ins)} input lengths", "rows are output lengths, columns input lengths")
         if grid is None:
             grid = (outs, ins)
         elif grid != (outs, ins):
-            raise _err(file, "indexes", "differ from the first profile's", "profiles must share one bucket grid")
+            raise _err(file, "indexes", "differ from the first profile's",
+                "profiles must share one bucket grid")
         name = str(d.get("gpu") or file)
-        tp = {(f"in{ins[c]}", f"out{outs[r]}"): t[r][c] for r in range(len(outs)) for c in range(len(ins)) if t[r][c] > 0}
+        tp = {(f"in{ins[c]}", f"out{outs[r]}"): t[r][c] for r in range(len(outs))
+            for c in range(len(ins)) if t[r][c] > 0}
         gpus.append(GpuTable(name=name, cost=_cost(file, "cost", d.get("cost", 1.0)), tputs=tp))
         slos = d.get("slos")
         if isinstance(slos, dict) and isinstance(slos.get("e2e"), int | float):
@@ -180,8 +200,10 @@ def parse_aibrix(docs: Sequence[tuple[str, Any]], rate: float, distribution: lis
     else:
         dm = _matrix("--distribution", "", distribution)
         tot = sum(sum(r) for r in dm)
-        dist = {(f"in{ins[c]}", f"out{outs[r]}"): dm[r][c] / tot for r in range(len(outs)) for c in range(len(ins)) if dm[r][c] > 0}
-    return Problem_(gpus=tuple(gpus), distribution=dist, rate=rate, slo_ms=slo_ms, percentile=pct, source=", ".join(f for f, _ in docs))
+        dist = {(f"in{ins[c]}", f"out{outs[r]}"): dm[r][c] / tot for r in range(len(outs))
+            for c in range(len(ins)) if dm[r][c] > 0}
+    return Problem_(gpus=tuple(gpus), distribution=dist, rate=rate, slo_ms=slo_ms, percentile=pct,
+        source=", ".join(f for f, _ in docs))
 
 
 def _dns(s: str) -> str:
@@ -192,7 +214,8 @@ def _dns(s: str) -> str:
 def to_scaleplan(p: Problem_, base: Catalog, *, name: str) -> Imported:
     """State the problem as spec + profile + catalog (pure)."""
     cls_name = {k: f"{k[0]}-{k[1]}" for k in p.distribution}
-    classes: list[dict[str, Any]] = [{"name": cls_name[k], "share": v} for k, v in sorted(p.distribution.items(), key=lambda kv: cls_name[kv[0]])]
+    classes: list[dict[str, Any]] = [{"name": cls_name[k], "share": v} for k,
+        v in sorted(p.distribution.items(), key=lambda kv: cls_name[kv[0]])]
     # make the shares sum to exactly 1 in floating point
     drift = 1.0 - sum(c["share"] for c in classes)
     classes[-1]["share"] = classes[-1]["share"] + drift
@@ -202,19 +225,27 @@ def to_scaleplan(p: Problem_, base: Catalog, *, name: str) -> Imported:
     notes = list(p.notes)
     lat = {"p50": p.slo_ms, "p90": p.slo_ms, "p95": p.slo_ms, "p99": p.slo_ms}
     for g in p.gpus:
-        canonical = base.resolve(g.name) or base.resolve(g.name.rsplit("-", 1)[-1])  # AIBrix: "simulator-llama2-7b-a100"
+        canonical = (base.resolve(g.name)
+            or base.resolve(g.name.rsplit("-", 1)[-1]))  # AIBrix: "simulator-llama2-7b-a100"
         if canonical is None or canonical == "CPU":
             canonical = re.sub(r"[^A-Za-z0-9-]+", "-", g.name).strip("-") or "GPU"
-            accs.append(Accelerator(name=canonical, memory_gib=80.0, source=f"imported from {p.source} (memory unknown; placeholder)"))
-            notes.append(f"GPU {g.name!r} is not in the accelerator catalog; added as {canonical!r} with placeholder specs")
+            accs.append(Accelerator(name=canonical, memory_gib=80.0,
+                source=f"imported from {p.source} (memory unknown; placeholder)"))
+            notes.append(f"GPU {g.name!r} is not in the accelerator catalog; added as "
+                f"{canonical!r} with placeholder specs")
         itype = _dns(g.name)
-        rows.append(InstanceRow(provider="onprem", region=REGION, instance_type=itype, family=itype, accelerator=canonical, accelerator_count=1, vcpus=8, memory_gib=64.0, price_ondemand=g.cost, source=f"imported from {p.source}"))
+        rows.append(InstanceRow(provider="onprem", region=REGION, instance_type=itype, family=itype,
+            accelerator=canonical, accelerator_count=1, vcpus=8, memory_gib=64.0,
+            price_ondemand=g.cost, source=f"imported from {p.source}"))
         for k, tput in sorted(g.tputs.items()):
             if k not in p.distribution:
                 continue
-            ms.append({"device": "imported", "accelerator": canonical, "batch_size": 1, "latency_ms": lat, "throughput_rps": tput, "offered_rps": tput, "request_class": cls_name[k], "source": "imported"})
+            ms.append({"device": "imported", "accelerator": canonical, "batch_size": 1,
+                "latency_ms": lat, "throughput_rps": tput, "offered_rps": tput,
+                "request_class": cls_name[k], "source": "imported"})
     if not ms:
-        raise _err(p.source, "", "no GPU can serve any bucket with positive demand", "check the tputs tables")
+        raise _err(p.source, "", "no GPU can serve any bucket with positive demand",
+            "check the tputs tables")
     spec_data = {
         "apiVersion": "scaleplan/v1",
         "kind": "InferenceService",
@@ -222,17 +253,27 @@ def to_scaleplan(p: Problem_, base: Catalog, *, name: str) -> Imported:
         "model": {"profile": "profile.yaml", "memory_gib": 1},
         "traffic": {"peak_rps": p.rate, "headroom": 0.0, "classes": classes},
         "slo": {"latency_ms": p.slo_ms, "percentile": p.percentile},
-        "placement": {"providers": ["onprem"], "regions": [REGION], "redundancy": "none", "min_replicas": 0, "max_gpus_per_replica": 1, "catalogs": ["catalog.yaml"]},
-        "kubernetes": {"image": "registry.example.com/imported/model:0.0.0", "autoscaler": {"type": "none"}, "routing": "gateway-api", "gateway": {"name": "inference-gateway"}, **({"class_header": CLASS_HEADER} if len(classes) > 1 else {})},
+        "placement": {"providers": ["onprem"], "regions": [REGION], "redundancy": "none",
+            "min_replicas": 0, "max_gpus_per_replica": 1, "catalogs": ["catalog.yaml"]},
+        "kubernetes": {"image": "registry.example.com/imported/model:0.0.0",
+            "autoscaler": {"type": "none"}, "routing": "gateway-api",
+            "gateway": {"name": "inference-gateway"},
+            **({"class_header": CLASS_HEADER} if len(classes) > 1 else {})},
     }
     try:
         spec = Spec.model_validate(spec_data)
     except ValidationError as exc:  # --name ../../x, --rate 1e300: the user's options, not a bug
         from scaleplan.problems import problems_from_validation
 
-        raise InputError(p.source, problems_from_validation(exc, Spec), hint="check --name (a DNS-1123 label) and --rate (at most 1e7 requests/s)") from None
-    profile = Profile.model_validate({"apiVersion": "scaleplan/v1", "kind": "Profile", "metadata": {"model": name, "kind": "imported", "imported_from": p.source, "notes": ["Rates are the highest request rates meeting the source's SLO (open-loop), so no queueing derating applies."]}, "measurements": ms})
-    cat = CatalogFile(provenance=Provenance(source=f"imported from {p.source}", caveats=("One single-GPU row per GPU type at the source's $/h; vCPUs and memory are placeholders.",)), accelerators=tuple(accs), instances=tuple(rows))
+        raise InputError(p.source, problems_from_validation(exc, Spec),
+            hint="check --name (a DNS-1123 label) and --rate (at most 1e7 requests/s)") from None
+    profile = Profile.model_validate({"apiVersion": "scaleplan/v1", "kind": "Profile",
+        "metadata": {"model": name, "kind": "imported", "imported_from": p.source,
+        "notes": ["Rates are the highest request rates meeting the source's SLO (open-loop), so no "
+        "queueing derating applies."]}, "measurements": ms})
+    cat = CatalogFile(provenance=Provenance(source=f"imported from {p.source}",
+        caveats=("One single-GPU row per GPU type at the source's $/h; vCPUs and memory are "
+        "placeholders.",)), accelerators=tuple(accs), instances=tuple(rows))
     return Imported(spec=spec, profile=profile, catalog=cat, notes=tuple(notes))
 
 
@@ -243,11 +284,13 @@ def load_json(path: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _err(path, "", f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", "fix the JSON syntax") from None
+        raise _err(path, "", f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            "fix the JSON syntax") from None
     except RecursionError:
         raise _err(path, "", "JSON is nested too deeply", "this is not a Mélange or AIBrix file") from None
     except ValueError as exc:  # an integer of more than 4,300 digits
-        raise _err(path, "", f"JSON holds a value that cannot be read: {str(exc)[:100]}", "check the file") from None
+        raise _err(path, "", f"JSON holds a value that cannot be read: {str(exc)[:100]}",
+            "check the file") from None
 
 
 def _check_options(rate: float | None, name: str | None) -> None:
@@ -269,7 +312,8 @@ def _check_options(rate: float | None, name: str | None) -> None:
             raise option_error([replace(p, where="--name") for p in problems]) from None
 
 
-def import_files(paths: Sequence[str], base: Catalog, *, rate: float | None = None, name: str | None = None, need_rate: bool = True) -> Imported:
+def import_files(paths: Sequence[str], base: Catalog, *, rate: float | None = None,
+        name: str | None = None, need_rate: bool = True) -> Imported:
     """One Mélange config, or one or more AIBrix profiles (then ``rate`` is required, unless
     ``need_rate`` is False: only the spec's traffic depends on it, not the profile)."""
     _check_options(rate, name)
@@ -278,21 +322,26 @@ def import_files(paths: Sequence[str], base: Catalog, *, rate: float | None = No
     svc = name or _dns(paths[0].rsplit("/", 1)[-1].rsplit(".", 1)[0])
     if isinstance(first, dict) and "gpu_info" in first:
         if len(docs) > 1:
-            raise _err(paths[1], "", "a Mélange config holds every GPU; pass it alone", "import one Mélange config at a time")
+            raise _err(paths[1], "", "a Mélange config holds every GPU; pass it alone",
+                "import one Mélange config at a time")
         prob = parse_melange(first, paths[0])
         if rate is not None:
-            prob = Problem_(prob.gpus, prob.distribution, rate, prob.slo_ms, prob.percentile, prob.source)
+            prob = Problem_(prob.gpus, prob.distribution, rate, prob.slo_ms, prob.percentile,
+                prob.source)
     else:
         for f, d in docs:
             if not isinstance(d, dict) or "tputs" not in d or "indexes" not in d:
-                raise _err(f, "", "not an AIBrix profile (needs 'tputs' and 'indexes') nor a Mélange config", "pass AIBrix gpu_optimizer profile JSON files or one Mélange config")
+                raise _err(f, "", "not an AIBrix profile (needs 'tputs' and 'indexes') nor a "
+                    "Mélange config", "pass AIBrix gpu_optimizer profile JSON files or one "
+                    "Mélange config")
         if rate is None and need_rate:
             raise _err(paths[0], "", "AIBrix profiles hold no request rate", "pass --rate RPS")
         prob = parse_aibrix(docs, rate if rate is not None else 1.0)
     return to_scaleplan(prob, base, name=svc)
 
 
-def import_profile(paths: Sequence[str], base: Catalog, *, name: str | None = None) -> tuple[Profile, list[str]]:
+def import_profile(paths: Sequence[str], base: Catalog, *,
+        name: str | None = None) -> tuple[Profile, list[str]]:
     """Only the profile of :func:`import_files` (``scaleplan profile import --format
     melange|aibrix``), with its notes: one point per (GPU, bucket), request class per bucket."""
     res = import_files(paths, base, name=name, need_rate=False)

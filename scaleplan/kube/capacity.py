@@ -122,7 +122,8 @@ def reserved_cpu(vcpus: float) -> float:
     return 0.06 * _band(vcpus, 0, 1) + 0.01 * _band(vcpus, 1, 2) + 0.005 * _band(vcpus, 2, 4) + 0.0025 * max(0.0, vcpus - 4)
 
 
-def reserved_memory_gib(memory_gib: float, *, eks: bool = False, max_pods: int = EKS_MAX_PODS) -> float:
+def reserved_memory_gib(memory_gib: float, *, eks: bool = False,
+        max_pods: int = EKS_MAX_PODS) -> float:
     """GiB reserved on a node with ``memory_gib`` plus the eviction threshold.
 
     EKS AMIs reserve 255 MiB + 11 MiB per pod (``max_pods``); GKE (and AKS before 1.29) reserve
@@ -134,7 +135,8 @@ def reserved_memory_gib(memory_gib: float, *, eks: bool = False, max_pods: int =
     return 0.25 * _band(m, 0, 4) + 0.2 * _band(m, 4, 8) + 0.1 * _band(m, 8, 16) + 0.06 * _band(m, 16, 128) + 0.02 * max(0.0, m - 128) + EVICTION_MEMORY_GIB
 
 
-def allocatable_cpu(vcpus: float, *, flavor: str | None = None, reserve: Reserve | None = None) -> float:
+def allocatable_cpu(vcpus: float, *, flavor: str | None = None,
+        reserve: Reserve | None = None) -> float:
     """Cores the workload's pods can request on a node with ``vcpus``: node allocatable minus
     the DaemonSets' requests (:func:`daemonset_reserve`; may be <= 0 on tiny nodes)."""
     return vcpus - reserved_cpu(vcpus) - daemonset_reserve(flavor, reserve).cpu

@@ -54,7 +54,8 @@ def is_dns_label(name: object, max_len: int = 63) -> bool:
 
 def is_dns_subdomain(name: object, max_len: int = 253) -> bool:
     """A DNS-1123 subdomain (most Kubernetes object names: Deployments, ConfigMaps...)."""
-    return isinstance(name, str) and len(name) <= max_len and DNS_SUBDOMAIN.fullmatch(name) is not None
+    return (isinstance(name, str) and len(name) <= max_len
+        and DNS_SUBDOMAIN.fullmatch(name) is not None)
 
 
 def is_label_value(value: object) -> bool:

@@ -134,7 +134,8 @@ def open_loop_reading(
     D 31.6 s, A 12.5 s, S 6.8 s, wait implied 6.2 s, TTFT 60 ms: its rate is its drain tail).
     Only a queued run whose drain is at most :data:`DRAIN` of the run served at its capacity;
     anything else, or a run whose count or latency is unknown, is a lower bound."""
-    if offered_rps is None or not math.isfinite(offered_rps) or throughput_rps >= SATURATION * offered_rps:
+    if (offered_rps is None or not math.isfinite(offered_rps)
+            or throughput_rps >= SATURATION * offered_rps):
         return OpenLoopReading()
     if not (requests and latency_ms and ttft_ms is not None):
         return OpenLoopReading(lower_bound=True)
@@ -147,10 +148,12 @@ def open_loop_reading(
     return OpenLoopReading(lower_bound=service > DRAIN * duration, queued=True, running=running)
 
 
-def unsaturated(throughput_rps: float, offered_rps: float | None, **run: float | int | None) -> bool:
+def unsaturated(throughput_rps: float, offered_rps: float | None,
+        **run: float | int | None) -> bool:
     """Whether an open-loop point's rate is a lower bound on capacity, not the capacity
     (:func:`open_loop_reading`; ``run``: its requests, latency_ms and ttft_ms where known)."""
-    return open_loop_reading(throughput_rps, offered_rps, **run).lower_bound  # type: ignore[arg-type]
+    return open_loop_reading(throughput_rps, offered_rps,
+        **run).lower_bound  # type: ignore[arg-type]
 
 
 def _errors(obs: Observed, cal: Calibration) -> list[float]:
@@ -177,22 +180,26 @@ def _bound_notes(bounds: Sequence[Observed], usable: Sequence[Observed]) -> list
             "TTFT and TPOT join" if not queued else "TPOT joins" if queued == len(timed)
             else "TPOT and, where no queue held them, TTFT join"
         )
-        whose = "its" if len(bounds) == 1 else "their" if len(timed) == len(bounds) else f"of {len(timed)}, the"
+        whose = ("its" if len(bounds) == 1 else "their" if len(timed) == len(bounds)
+            else f"of {len(timed)}, the")
         kept = f"; {whose} {what} the fit" if timed else ""
         notes.append(
             f"{counted(len(bounds), 'open-loop point')} served less than offered without a queue at"
-            f" the capacity for most of the run (a drain tail, docs/llm.md): {'a lower bound' if len(bounds) == 1 else 'lower bounds'} on"
+            " the capacity for most of the run (a drain tail, docs/llm.md): "
+                f"{'a lower bound' if len(bounds) == 1 else 'lower bounds'} on"
             f" throughput, not the capacity{kept}"
         )
     return notes
 
 
-def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRIOR) -> tuple[Calibration, tuple[str, ...]]:
+def calibrate(points: Sequence[Observed], *, basis: str = "",
+        prior: float = PRIOR) -> tuple[Calibration, tuple[str, ...]]:
     """Fitted scales and notes (lower bounds left out, and whether the fit still respects them);
     ``prior`` weighs the pull towards the documented factors (:data:`PRIOR`)."""
     def values(p: Observed) -> bool:  # anything left to fit once a bound's rate and a queue's TTFT are out
         tpot = p.tpot_ms and p.output_tokens > 1 and p.kind != "static"
-        return bool((p.ttft_ms and not p.queued) or tpot or (p.output_tokens_per_s and not p.lower_bound))
+        return bool((p.ttft_ms and not p.queued) or tpot
+            or (p.output_tokens_per_s and not p.lower_bound))
 
     usable = [p for p in points if values(p)]
     bounds = [p for p in points if p.lower_bound]
@@ -233,13 +240,17 @@ def calibrate(points: Sequence[Observed], *, basis: str = "", prior: float = PRI
     assert best is not None
     fitted, held, better = _held_at_one(best[1], sse)
     what = basis or measured_basis(usable)
-    cal = Calibration(compute=fitted.compute, memory=fitted.memory, overhead=fitted.overhead, basis=what, points=len(usable), band=BAND_CALIBRATED, ttft_band=TTFT_BAND_CALIBRATED)
+    cal = Calibration(compute=fitted.compute, memory=fitted.memory, overhead=fitted.overhead,
+        basis=what, points=len(usable), band=BAND_CALIBRATED, ttft_band=TTFT_BAND_CALIBRATED)
     for p in bounds:
         if p.output_tokens_per_s:
             pred = predicted(p, cal)[2]
             if pred < p.output_tokens_per_s:
-                notes.append(f"{p.label or p.deployment.hw.name}: the calibrated capacity {pred:.0f} tok/s is below the lower bound {p.output_tokens_per_s:.0f} tok/s measured")
-    notes.append(f"calibration: compute x{cal.compute:.2f}, memory x{cal.memory:.2f}, step overhead x{cal.overhead:.2f} from {what}{effective_note(usable, cal)}")
+                notes.append(f"{p.label or p.deployment.hw.name}: the calibrated capacity "
+                    f"{pred:.0f} tok/s is below the lower bound {p.output_tokens_per_s:.0f} "
+                    "tok/s measured")
+    notes.append(f"calibration: compute x{cal.compute:.2f}, memory x{cal.memory:.2f}, step "
+        f"overhead x{cal.overhead:.2f} from {what}{effective_note(usable, cal)}")
     notes += [held_note(held, usable)] if held else []
     notes += [better_note(better)] if better else []
     clustered = clustered_ttft(usable, cal)
@@ -369,7 +380,8 @@ def clustered_ttft(points: Sequence[Observed], cal: Calibration) -> str | None:
         if p.kind not in ("steady", "closed_loop") or not p.ttft_ms or p.queued:
             continue
         as_measured = predicted(p, cal)[0]
-        at_rate = predicted(Observed(p.deployment, p.input_tokens, p.output_tokens, p.concurrency, kind="open_loop"), cal)[0]
+        at_rate = predicted(Observed(p.deployment, p.input_tokens, p.output_tokens, p.concurrency,
+            kind="open_loop"), cal)[0]
         rows.append((p.concurrency, p.ttft_ms, as_measured, at_rate))
         if top is None or (p.concurrency, p.ttft_ms) > (top.concurrency, top.ttft_ms or 0.0):
             top = p

@@ -30,7 +30,8 @@ from scaleplan.catalog.peaks import PEAK_PROXIES, PROXY_WIDEN, with_proxy
 _GENERATION_OF = {
     "V100": "volta", "V100-32GB": "volta",
     "T4": "turing", "T4g": "turing",
-    "A10": "ampere", "A10G": "ampere", "A100": "ampere", "A100-80GB": "ampere", "A30": "ampere", "A40": "ampere",
+    "A10": "ampere", "A10G": "ampere", "A100": "ampere", "A100-80GB": "ampere", "A30": "ampere",
+        "A40": "ampere",
     "L4": "ada", "L40": "ada", "L40S": "ada",
     "H100": "hopper", "H100-NVL": "hopper", "H200": "hopper", "GH200": "hopper", "H20": "hopper",
     "B200": "blackwell", "B300": "blackwell", "GB200": "blackwell", "RTXPRO6000": "blackwell",
@@ -114,12 +115,14 @@ class Hardware:
         dequantise to 16-bit and run at the FP16 peak)."""
         if dtype == "fp8":
             if self.fp8_tflops is None:
-                raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no FP8 tensor cores; FP8 needs Ada, Hopper or Blackwell")
+                raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no FP8 tensor "
+                    "cores; FP8 needs Ada, Hopper or Blackwell")
             return self.fp8_tflops
         if dtype in ("nvfp4", "mxfp4") and self.fp4_tflops is not None:
             return self.fp4_tflops
         if dtype == "nvfp4":
-            raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no FP4 tensor cores; NVFP4 needs Blackwell")
+            raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no FP4 tensor "
+                "cores; NVFP4 needs Blackwell")
         if dtype == "int4-awq" and self.generation == "volta":
             # vLLM's and SGLang's AWQ kernels: AWQConfig.get_min_capability() is 75
             raise UnsupportedDtype(
@@ -127,7 +130,8 @@ class Hardware:
                 "need Turing or newer (compute capability 7.5); serve a GPTQ or 16-bit checkpoint"
             )
         if dtype == "bf16" and self.generation in ("volta", "turing"):
-            raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no BF16 tensor cores; serve it in fp16")
+            raise UnsupportedDtype(f"{self.name} ({self.generation.title()}) has no BF16 tensor "
+                "cores; serve it in fp16")
         return self.fp16_tflops
 
     def check_kv_dtype(self, kv_dtype: str) -> None:
@@ -183,7 +187,8 @@ def hardware(acc: Accelerator) -> Hardware | None:
     fp8 = acc.fp8_tflops
     if fp8 is None and gen in ("ada", "hopper", "blackwell"):
         fp8 = 2 * (acc.bf16_tflops or fp16)
-    fp4 = 4 * (acc.bf16_tflops or fp16) if gen == "blackwell" else None  # the table has no FP4 column
+    fp4 = (4 * (acc.bf16_tflops or fp16) if gen == "blackwell"
+        else None)  # the table has no FP4 column
     link_gbs, kind, lat = _link(acc.interconnect)
     bridged = "nvlink bridge" in (acc.interconnect or "").lower()
     return Hardware(

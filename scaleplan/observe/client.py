@@ -58,7 +58,9 @@ def auth_from_env(env: Mapping[str, str], *, token_file: str | None = None) -> A
         if pfile:
             pw = _read_secret(pfile, "password file")
         if pw is None:
-            raise InputError(None, [Problem(ENV_USER, f"{ENV_USER} is set but neither {ENV_PASSWORD} nor {ENV_PASSWORD_FILE} is", hint="set the password in the environment or in a file")])
+            raise InputError(None, [Problem(ENV_USER, f"{ENV_USER} is set but neither "
+                f"{ENV_PASSWORD} nor {ENV_PASSWORD_FILE} is", hint="set the password in the "
+                "environment or in a file")])
         raw = f"{user}:{pw.strip()}".encode()
         return Auth("basic", "Basic " + base64.b64encode(raw).decode("ascii"))
     return Auth("none")
@@ -68,9 +70,11 @@ def _read_secret(path: str, what: str) -> str:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(path, [Problem("", f"cannot read the {what}: {exc.strerror or exc}", hint="check the path and its permissions")]) from None
+        raise InputError(path, [Problem("", f"cannot read the {what}: {exc.strerror or exc}",
+            hint="check the path and its permissions")]) from None
     if not text.strip():
-        raise InputError(path, [Problem("", f"the {what} is empty", hint="write the secret into the file")])
+        raise InputError(path, [Problem("", f"the {what} is empty",
+            hint="write the secret into the file")])
     return text
 
 
@@ -108,12 +112,15 @@ Opener = Callable[..., Any]
 class Prometheus:
     """Range and instant queries against one Prometheus server."""
 
-    def __init__(self, url: str, *, auth: Auth | None = None, options: ClientOptions | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, url: str, *, auth: Auth | None = None, options: ClientOptions | None = None,
+            clock: Callable[[], float] = time.monotonic) -> None:
         p = urllib.parse.urlsplit(url)
         if p.scheme not in ("http", "https") or not p.hostname:
-            raise option_error([Problem("--prometheus", f"{_redact(url) or url!r} is not an http(s) URL", hint="pass e.g. http://prometheus.monitoring.svc:9090")])
+            raise option_error([Problem("--prometheus", f"{_redact(url) or url!r} is not "
+                "an http(s) URL", hint="pass e.g. http://prometheus.monitoring.svc:9090")])
         if p.username or p.password:
-            raise option_error([Problem("--prometheus", "the URL carries credentials", hint=f"put them in {ENV_USER}/{ENV_PASSWORD} or a token in {ENV_TOKEN} instead")])
+            raise option_error([Problem("--prometheus", "the URL carries credentials",
+                hint=f"put them in {ENV_USER}/{ENV_PASSWORD} or a token in {ENV_TOKEN} instead")])
         self.base = url.rstrip("/")
         self.shown = _redact(self.base)
         self.auth = auth or Auth("none")
@@ -137,7 +144,8 @@ class Prometheus:
     def _get(self, name: str, path: str, params: dict[str, str]) -> Any:
         query = params.get("query", "")
         url = f"{self.base}{path}?{urllib.parse.urlencode(params)}"
-        req = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "scaleplan-observe"})
+        req = urllib.request.Request(url, headers={"Accept": "application/json",
+            "User-Agent": "scaleplan-observe"})
         if self.auth.header:
             req.add_unredirected_header("Authorization", self.auth.header)
         timeout = min(self.options.timeout_s, self._remaining(name, query))
@@ -150,20 +158,27 @@ class Prometheus:
             body = b""
             with contextlib.suppress(OSError):
                 body = exc.read(self.options.max_bytes)
-            raise QueryFailed(name, query, f"{where} answered HTTP {exc.code}{_api_error(body)}", hint=_http_hint(exc.code, self.auth.kind)) from None
+            raise QueryFailed(name, query, f"{where} answered HTTP {exc.code}{_api_error(body)}",
+                hint=_http_hint(exc.code, self.auth.kind)) from None
         except TimeoutError:
-            raise QueryFailed(name, query, f"{where} did not answer within {timeout:g} s", hint="raise --timeout, shorten --since or raise --step") from None
+            raise QueryFailed(name, query, f"{where} did not answer within {timeout:g} s",
+                hint="raise --timeout, shorten --since or raise --step") from None
         except urllib.error.URLError as exc:
             reason = exc.reason
             if isinstance(reason, TimeoutError):
-                raise QueryFailed(name, query, f"{where} did not answer within {timeout:g} s", hint="raise --timeout, shorten --since or raise --step") from None
-            raise QueryFailed(name, query, f"cannot reach {where}: {reason}", hint="check --prometheus (port-forward: kubectl -n monitoring port-forward svc/prometheus 9090)") from None
+                raise QueryFailed(name, query, f"{where} did not answer within {timeout:g} s",
+                    hint="raise --timeout, shorten --since or raise --step") from None
+            raise QueryFailed(name, query, f"cannot reach {where}: {reason}",
+                hint="check --prometheus (port-forward: kubectl -n monitoring port-forward "
+                "svc/prometheus 9090)") from None
         except (ConnectionError, OSError) as exc:
-            raise QueryFailed(name, query, f"cannot reach {where}: {exc}", hint="check --prometheus and the network") from None
+            raise QueryFailed(name, query, f"cannot reach {where}: {exc}",
+                hint="check --prometheus and the network") from None
         try:
             doc = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise QueryFailed(name, query, f"{where} answered HTTP {status} with a body that is not JSON (is this a Prometheus server?)") from None
+            raise QueryFailed(name, query, f"{where} answered HTTP {status} with a body that is "
+                "not JSON (is this a Prometheus server?)") from None
         if not isinstance(doc, dict) or doc.get("status") != "success":
             raise QueryFailed(name, query, f"{where} returned an error{_api_error(body)}")
         return doc.get("data")
@@ -178,14 +193,19 @@ class Prometheus:
                 break
             total += len(chunk)
             if total > self.options.max_bytes:
-                raise QueryFailed(name, query, f"the answer is larger than --max-mib {round(self.options.max_bytes / 1048576, 3):g} MiB", hint="raise --step, shorten --since or raise --max-mib")
+                raise QueryFailed(name, query, "the answer is larger than --max-mib "
+                    f"{round(self.options.max_bytes / 1048576, 3):g} MiB",
+                    hint="raise --step, shorten --since or raise --max-mib")
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def query_range(self, name: str, query: str, start: float, end: float, step_s: float) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+    def query_range(self, name: str, query: str, start: float, end: float,
+            step_s: float) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
         """(labels, [(unix time, value)]) per series; NaN/Inf samples are dropped."""
-        data = self._get(name, "/api/v1/query_range", {"query": query, "start": _ts(start), "end": _ts(end), "step": f"{step_s:g}s"})
-        if not isinstance(data, dict) or data.get("resultType") != "matrix" or not isinstance(data.get("result"), list):
+        data = self._get(name, "/api/v1/query_range",
+            {"query": query, "start": _ts(start), "end": _ts(end), "step": f"{step_s:g}s"})
+        if (not isinstance(data, dict) or data.get("resultType") != "matrix"
+                or not isinstance(data.get("result"), list)):
             raise QueryFailed(name, query, "the answer is not a range (matrix) result")
         out: list[tuple[dict[str, str], list[tuple[float, float]]]] = []
         for series in data["result"]:
@@ -216,12 +236,16 @@ def _api_error(body: bytes) -> str:
 
 def _http_hint(code: int, auth: str = "none") -> str:
     if code in (401, 403) and auth != "none":
-        given = f"{ENV_TOKEN} (or the token file)" if auth == "bearer" else f"{ENV_USER}/{ENV_PASSWORD}"
-        return f"the server rejected the credentials given ({auth}, from {given}): check that they are current and allowed to query this server"
+        given = (f"{ENV_TOKEN} (or the token file)" if auth == "bearer"
+            else f"{ENV_USER}/{ENV_PASSWORD}")
+        return (f"the server rejected the credentials given ({auth}, from {given}): check that "
+            "they are current and allowed to query this server")
     if code in (401, 403):
-        return f"set {ENV_TOKEN} (or {ENV_TOKEN_FILE}) or {ENV_USER}/{ENV_PASSWORD} for a server that needs credentials"
+        return (f"set {ENV_TOKEN} (or {ENV_TOKEN_FILE}) or {ENV_USER}/{ENV_PASSWORD} for a server "
+            "that needs credentials")
     if code == 400:
-        return "the query is not valid PromQL for this server; check the query overrides (--queries)"
+        return ("the query is not valid PromQL for this server; check the query "
+            "overrides (--queries)")
     if code in (404,):
         return "--prometheus should be the server's base URL (the API is under /api/v1)"
     return "check the Prometheus server's health"

@@ -54,7 +54,8 @@ def _range(
         if q.required:
             raise QueryFailed(
                 q.name, q.promql,
-                f"no data in the range {_iso(start)} .. {_iso(end)}: the series is missing (not scraped, renamed, or a different label set) or has no samples in that range",
+                f"no data in the range {_iso(start)} .. {_iso(end)}: the series is missing (not "
+                    "scraped, renamed, or a different label set) or has no samples in that range",
                 hint=_escaped_names_hint(prom, q, start, end, step) or _no_data_hint(queries, q),
             )
         return ()
@@ -96,7 +97,8 @@ def _iso(t: float) -> str:
     return datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def fetch(prom: Prometheus, queries: QuerySet, start: float, end: float, step_s: float, progress: Callable[[str], None] | None = None) -> Fetched:
+def fetch(prom: Prometheus, queries: QuerySet, start: float, end: float, step_s: float,
+        progress: Callable[[str], None] | None = None) -> Fetched:
     """Every query over [start, end]; hourly queries at hour ends. Raises QueryFailed (exit 5)."""
     h0 = math.ceil((start + 3600) / 3600) * 3600.0
     h1 = math.floor(end / 3600) * 3600.0

@@ -34,16 +34,22 @@ class ObservedMeta(StrictModel):
     start: str = Field(description="Start of the observed range (UTC, ISO 8601).")
     end: str = Field(description="End of the observed range (UTC, ISO 8601).")
     step_seconds: float = Field(gt=0, description="Resolution of the range queries.")
-    engine: str | None = Field(default=None, description="LLM engine whose metric names were used (vllm, sglang, tgi), if any.")
+    engine: str | None = Field(default=None, description="LLM engine whose metric names were used "
+        "(vllm, sglang, tgi), if any.")
 
 
 class ObservedDemand(StrictModel):
-    hourly_rps: tuple[float, ...] = Field(description="Requests/s per UTC hour 0..23: the quantile below of that hour's mean rate across the days seen.", json_schema_extra={"minItems": 24, "maxItems": 24})
-    quantile: float = Field(gt=0, le=1, description="Quantile across days (0.5 = a typical day, 0.9 = a busy one).")
-    days_seen: tuple[int, ...] = Field(description="Per hour: how many days had data for that hour.", json_schema_extra={"minItems": 24, "maxItems": 24})
+    hourly_rps: tuple[float, ...] = Field(description="Requests/s per UTC hour 0..23: the quantile "
+        "below of that hour's mean rate across the days seen.",
+        json_schema_extra={"minItems": 24, "maxItems": 24})
+    quantile: float = Field(gt=0, le=1, description="Quantile across days (0.5 = a typical day, "
+        "0.9 = a busy one).")
+    days_seen: tuple[int, ...] = (Field(description="Per hour: how many days had data "
+        "for that hour.", json_schema_extra={"minItems": 24, "maxItems": 24}))
     days: int = Field(ge=0, description="Distinct days with any data.")
     peak_rps: float = Field(ge=0)
-    planned_rps: tuple[float, ...] = Field(default=(), description="The running plan's demand per hour, for comparison.")
+    planned_rps: tuple[float, ...] = Field(default=(), description="The running plan's demand per "
+        "hour, for comparison.")
 
 
 class AllocationCapacity(StrictModel):
@@ -52,7 +58,8 @@ class AllocationCapacity(StrictModel):
     allocation: str
     instance_type: str
     accelerator: str
-    rps_per_replica: float | None = Field(default=None, description="Requests/s one of its replicas served at the SLO latency; None: never near the limit.")
+    rps_per_replica: float | None = Field(default=None, description="Requests/s one of its "
+        "replicas served at the SLO latency; None: never near the limit.")
     method: Literal["regression", "median", "bracket", "none"]
     points_near_limit: int = Field(ge=0)
     max_rps_per_replica: float = Field(ge=0)
@@ -66,17 +73,23 @@ class AllocationCapacity(StrictModel):
 
 
 class ObservedCapacity(StrictModel):
-    rps_per_replica: float | None = Field(default=None, description="Requests/s one replica served when the latency percentile was at the SLO; None when the service never ran near its limit.")
-    at_latency_ms: float | None = Field(default=None, description="Latency (at the SLO percentile) the capacity refers to.")
-    points_near_limit: int = Field(ge=0, description="Samples within the band around the SLO the estimate used.")
-    band: tuple[float, float] = Field(description="Latency band (fraction of the SLO) counted as near the limit.")
+    rps_per_replica: float | None = Field(default=None, description="Requests/s one replica served "
+        "when the latency percentile was at the SLO; None when the service never ran "
+        "near its limit.")
+    at_latency_ms: float | None = Field(default=None, description="Latency (at the SLO percentile) "
+        "the capacity refers to.")
+    points_near_limit: int = Field(ge=0, description="Samples within the band around the SLO the "
+        "estimate used.")
+    band: tuple[float, float] = Field(description="Latency band (fraction of the SLO) counted as "
+        "near the limit.")
     method: Literal["regression", "median", "bracket", "none"] = Field(description="regression: "
         "requests/s per replica regressed on latency, read at the SLO; median: too few points to "
         "regress, median of the band; bracket: the band's points too few or in too thin a sliver, "
         "but every step up to rps_per_replica held the SLO and every step from "
         "above_slo_from_rps_per_replica (at most 10 % more) was above the band: the most load "
         "held; none: no estimate.")
-    max_rps_per_replica: float = Field(ge=0, description="The highest requests/s per replica seen (any latency).")
+    max_rps_per_replica: float = Field(ge=0, description="The highest requests/s per replica seen "
+        "(any latency).")
     above_slo_from_rps_per_replica: float | None = Field(
         default=None,
         description="Method bracket: the lowest requests/s per replica at which the latency "
@@ -95,11 +108,14 @@ class ObservedCapacity(StrictModel):
         description="With at_slos: the binding TTFT / TPOT percentile at the most load seen, "
         "as a share of its target (above 1: above it).",
     )
-    planned_rps_per_replica: float = Field(gt=0, description="What the running plan assumed (replica-weighted over its allocations at peak).")
-    ratio: float | None = Field(default=None, description="Observed / planned capacity per replica; < 1: the profile over-states capacity.")
+    planned_rps_per_replica: float = Field(gt=0, description="What the running plan assumed "
+        "(replica-weighted over its allocations at peak).")
+    ratio: float | None = Field(default=None, description="Observed / planned capacity per "
+        "replica; < 1: the profile over-states capacity.")
     accelerators: tuple[str, ...] = ()
     instance_types: tuple[str, ...] = ()
-    allocations: tuple[AllocationCapacity, ...] = Field(default=(), description="Per allocation, when the plan has several and their pods' series were found.")
+    allocations: tuple[AllocationCapacity, ...] = Field(default=(), description="Per allocation, "
+        "when the plan has several and their pods' series were found.")
 
     def read_at(self, percentile: int) -> str:
         """What the capacity was read at: "TPOT p95 60 ms" (``at_slos``, several joined by
@@ -133,7 +149,8 @@ class ObservedCapacity(StrictModel):
 class ObservedSlo(StrictModel):
     percentile: int
     latency_ms: float = Field(gt=0, description="The spec's target.")
-    hourly_latency_ms: Hourly = Field(description="Per UTC hour: the median across days of that hour's latency percentile (None: no data).")
+    hourly_latency_ms: Hourly = Field(description="Per UTC hour: the median across days of that "
+        "hour's latency percentile (None: no data).")
     worst_hour_ms: float | None = None
     worst_beyond_buckets: bool = Field(
         default=False,
@@ -141,8 +158,10 @@ class ObservedSlo(StrictModel):
         "finite bucket: worst_hour_ms is that bucket's bound, a lower bound.",
     )
     hours_seen: int = Field(ge=0, description="(day, hour) cells with latency data.")
-    hours_above: int = Field(ge=0, description="Cells whose hourly latency percentile was above the target.")
-    peak_hours: tuple[int, ...] = Field(description="Hours of day with demand at or above 80 % of the curve's peak.")
+    hours_above: int = Field(ge=0, description="Cells whose hourly latency percentile was "
+        "above the target.")
+    peak_hours: tuple[int, ...] = Field(description="Hours of day with demand at or above 80 % of "
+        "the curve's peak.")
     peak_hours_seen: int = Field(ge=0)
     peak_hours_above: int = Field(ge=0)
     top_bucket_ms: float | None = Field(
@@ -188,18 +207,24 @@ class LlmHour(StrictModel):
     the LLM model with these points."""
 
     hour: int = Field(ge=0, le=23)
-    accelerator: str | None = Field(default=None, description="The serving shape's accelerator (None: the one of ObservedLlm).")
+    accelerator: str | None = Field(default=None, description="The serving shape's accelerator "
+        "(None: the one of ObservedLlm).")
     gpus_per_replica: int | None = Field(default=None, ge=1)
-    allocation: str | None = Field(default=None, description="The allocation whose pods' series gave the point (plans with several shapes); None: service-wide.")
+    allocation: str | None = Field(default=None, description="The allocation whose pods' series "
+        "gave the point (plans with several shapes); None: service-wide.")
     replicas: float = Field(gt=0, description="Replicas up (the hour's mean).")
     rps_per_replica: float = Field(gt=0, description="Requests/s one replica completed.")
-    concurrency_per_replica: float = Field(gt=0, description="Requests running on one replica (the engine's gauge, the hour's mean).")
+    concurrency_per_replica: float = Field(gt=0, description="Requests running on one replica (the "
+        "engine's gauge, the hour's mean).")
     waiting_per_replica: float | None = Field(
         default=None, ge=0,
-        description="Requests waiting for admission on one replica (the hour's mean); their wait, waiting / requests per second (Little's law), is part of the observed TTFT.",
+        description="Requests waiting for admission on one replica (the hour's mean); their wait, "
+            "waiting / requests per second (Little's law), is part of the observed TTFT.",
     )
-    prompt_tokens: float | None = Field(default=None, gt=0, description="Mean prompt tokens per request.")
-    output_tokens: float | None = Field(default=None, gt=0, description="Mean generated tokens per request.")
+    prompt_tokens: float | None = Field(default=None, gt=0, description="Mean prompt tokens "
+        "per request.")
+    output_tokens: float | None = Field(default=None, gt=0, description="Mean generated tokens "
+        "per request.")
     ttft_ms: float | None = Field(default=None, gt=0, description="Mean time to first token.")
     tpot_ms: float | None = Field(default=None, gt=0, description="Mean time per output token.")
 
@@ -208,12 +233,18 @@ class ObservedLlm(StrictModel):
     """What the engine's own series said about an LLM service (tokens per request, and the
     hourly points the LLM model can be calibrated with)."""
 
-    prompt_tokens: float | None = Field(default=None, gt=0, description="Mean prompt tokens per request over the range (request-weighted).")
-    output_tokens: float | None = Field(default=None, gt=0, description="Mean generated tokens per request over the range (request-weighted).")
-    accelerator: str | None = Field(default=None, description="The one serving shape the running plan used (None: several, each hour names its own, or none).")
+    prompt_tokens: float | None = Field(default=None, gt=0, description="Mean prompt tokens per "
+        "request over the range (request-weighted).")
+    output_tokens: float | None = Field(default=None, gt=0, description="Mean generated tokens per "
+        "request over the range (request-weighted).")
+    accelerator: str | None = Field(default=None, description="The one serving shape the running "
+        "plan used (None: several, each hour names its own, or none).")
     gpus_per_replica: int | None = Field(default=None, ge=1)
-    hours: tuple[LlmHour, ...] = Field(default=(), description="Per UTC hour (and allocation, with several shapes) with TTFT or TPOT, requests running, replicas and demand: the calibration points.")
-    note: str | None = Field(default=None, description="Why there are no calibration points, when there are none.")
+    hours: tuple[LlmHour, ...] = Field(default=(), description="Per UTC hour (and allocation, with "
+        "several shapes) with TTFT or TPOT, requests running, replicas and demand: the "
+        "calibration points.")
+    note: str | None = Field(default=None, description="Why there are no calibration points, when "
+        "there are none.")
 
 
 class Observed(StrictModel):
@@ -224,9 +255,12 @@ class Observed(StrictModel):
     demand: ObservedDemand
     capacity: ObservedCapacity
     slo: ObservedSlo
-    extras: dict[str, ObservedExtra] = Field(default_factory=dict, description="Optional series that had data.")
-    llm: ObservedLlm | None = Field(default=None, description="LLM plans (an engine's metrics): tokens per request and the model's calibration points.")
-    missing: tuple[str, ...] = Field(default=(), description="Optional queries that returned no data.")
+    extras: dict[str, ObservedExtra] = Field(default_factory=dict,
+        description="Optional series that had data.")
+    llm: ObservedLlm | None = Field(default=None, description="LLM plans (an engine's metrics): "
+        "tokens per request and the model's calibration points.")
+    missing: tuple[str, ...] = Field(default=(), description="Optional queries that "
+        "returned no data.")
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = Field(
         default=(),

@@ -88,7 +88,8 @@ def _rendered(plan: Plan, catalog: Catalog) -> tuple[list[str], list[str], dict[
 
     report = render_report(plan, catalog)
     names = {sanitize_dns_label(a.name): a.name for a in plan.allocations}
-    deployments = {names[o.name]: o.name for o in report.objects if o.kind == "Deployment" and o.name in names}
+    deployments = {names[o.name]: o.name for o in report.objects if o.kind == "Deployment"
+        and o.name in names}
     rates = request_rate_queries((o.kind, o.obj) for o in report.objects)
     return rates, model_services(report.objects, names), deployments
 
@@ -111,7 +112,8 @@ def model_services(objects: Sequence[RenderedObject], deployments: Iterable[str]
     ]
 
 
-def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | None = None, *, step_s: float = 300.0) -> QuerySet:
+def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | None = None, *,
+        step_s: float = 300.0) -> QuerySet:
     """The default queries for ``plan`` (as rendered with ``catalog``), with ``overrides``
     (name -> PromQL template) applied."""
     spec = plan.spec
@@ -137,10 +139,14 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
     hist = f"{em.latency}_bucket{{{selector}}}"
     out: list[Query] = [
         Query("demand", rate_expr, "rate", True, unit="rps", source=rate_src),
-        Query("demand_hourly", _hour_mean(rate_expr, hour_range, step), "rate", True, hourly=True, unit="rps", source=rate_src),
-        Query("replicas", _pods_up(selector), "count", True, unit="pods", source="up of the ServiceMonitor's targets"),
-        Query("latency", _latency_quantile(q, em.latency, selector), "latency", True, unit="s", source=f"{em.latency} histogram"),
-        Query("latency_hourly", f"histogram_quantile({q:g}, sum by (le) (increase({hist}[1h])))", "latency", True, hourly=True, unit="s", source=f"{em.latency} histogram"),
+        Query("demand_hourly", _hour_mean(rate_expr, hour_range, step), "rate", True, hourly=True,
+            unit="rps", source=rate_src),
+        Query("replicas", _pods_up(selector), "count", True, unit="pods",
+            source="up of the ServiceMonitor's targets"),
+        Query("latency", _latency_quantile(q, em.latency, selector), "latency", True, unit="s",
+            source=f"{em.latency} histogram"),
+        Query("latency_hourly", f"histogram_quantile({q:g}, sum by (le) (increase({hist}[1h])))",
+            "latency", True, hourly=True, unit="s", source=f"{em.latency} histogram"),
         Query(BEYOND_TOP_BUCKET, _beyond_top_bucket(em.latency, selector), "gauge", False,
               hourly=True, unit="fraction", source=f"{em.latency} histogram"),
     ]
@@ -149,28 +155,35 @@ def build_queries(plan: Plan, catalog: Catalog, overrides: Mapping[str, str] | N
         # series (the ServiceMonitor labels every series with the pod it came from)
         for alloc, dep in sorted(deployments.items()):
             psel = f'{selector},pod=~"{pods_of(dep)}"'
-            out.append(Query(f"demand@{alloc}", _request_rate(em.requests, psel), "rate", False, unit="rps", source=f"{em.requests} of {dep}'s pods", allocation=alloc))
-            out.append(Query(f"replicas@{alloc}", _pods_up(psel), "count", False, unit="pods", source=f"up of {dep}'s pods", allocation=alloc))
-            out.append(Query(f"latency@{alloc}", _latency_quantile(q, em.latency, psel), "latency", False, unit="s", source=f"{em.latency} of {dep}'s pods", allocation=alloc))
+            out.append(Query(f"demand@{alloc}", _request_rate(em.requests, psel), "rate", False,
+                unit="rps", source=f"{em.requests} of {dep}'s pods", allocation=alloc))
+            out.append(Query(f"replicas@{alloc}", _pods_up(psel), "count", False, unit="pods",
+                source=f"up of {dep}'s pods", allocation=alloc))
+            out.append(Query(f"latency@{alloc}", _latency_quantile(q, em.latency, psel), "latency",
+                False, unit="s", source=f"{em.latency} of {dep}'s pods", allocation=alloc))
     pods = "|".join(sorted(deployments.values()))
     if any(a.gpus_per_replica > 0 for a in plan.allocations):
         out.append(Query("gpu_utilization", _hourly_gauge(GPU_UTIL, f'namespace="{ns}",pod=~"({pods})-.*"', hour_range, step, "avg"), "gauge", False, hourly=True, unit="%", source="DCGM exporter"))
-    for name, metric, old, kind, unit in (("ttft", em.ttft, None, "latency", "s"), ("tpot", em.tpot, em.tpot_old, "latency", "s")):
+    for name, metric, old, kind, unit in (("ttft", em.ttft, None, "latency", "s"),
+            ("tpot", em.tpot, em.tpot_old, "latency", "s")):
         if metric is not None and engine is not None:
             inc = _either(metric, old, "_bucket", selector)
             out.append(Query(name, f"histogram_quantile({q:g}, sum by (le) ({inc}))", kind, False, hourly=True, unit=unit, source=f"{engine} {_names(metric, old)}"))  # type: ignore[arg-type]
     if engine is not None:  # capacity at the TTFT/TPOT SLOs where the e2e limits differ
         out += _token_latency_queries(plan, em, selector, engine, q)
-    for name, metric, agg in (("concurrency", em.running, "sum"), ("queue", em.waiting, "sum"), ("kv_cache", em.kv_cache, "avg")):
+    for name, metric, agg in (("concurrency", em.running, "sum"), ("queue", em.waiting, "sum"),
+            ("kv_cache", em.kv_cache, "avg")):
         if metric is not None and engine is not None:
-            out.append(Query(name, _hourly_gauge(metric, selector, hour_range, step, agg), "gauge", False, hourly=True, unit="", source=f"{engine} {metric}"))
+            out.append(Query(name, _hourly_gauge(metric, selector, hour_range, step, agg), "gauge",
+                False, hourly=True, unit="", source=f"{engine} {metric}"))
     if engine is not None:
         out += _llm_queries(em, selector, engine, step, hour_range)
         if len(deployments) > 1:  # per allocation: the LLM model's calibration points per shape
             for alloc, dep in sorted(deployments.items()):
                 psel = f'{selector},pod=~"{pods_of(dep)}"'
                 out += _llm_queries(em, psel, engine, step, hour_range, alloc=alloc, dep=dep)
-    return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step, hour_range=hour_range), engine, selector, spec.kubernetes.service_monitor)
+    return QuerySet(_apply(out, overrides or {}, selector=selector, quantile=q, step=step,
+        hour_range=hour_range), engine, selector, spec.kubernetes.service_monitor)
 
 
 def _token_latency_queries(
@@ -192,25 +205,38 @@ def _token_latency_queries(
     return out
 
 
-def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_range: str, *, alloc: str | None = None, dep: str | None = None) -> list[Query]:
+def _llm_queries(em: EngineMetrics, selector: str, engine: str, step: str, hour_range: str, *,
+        alloc: str | None = None, dep: str | None = None) -> list[Query]:
     """Hourly means an LLM plan is checked and calibrated with (``optimize --observed``): tokens
     per request (the prompt and generation histograms' sum / count), mean TTFT and TPOT, and
     the replicas up (the hour's mean, as the demand's). With ``alloc``: the same over one
     allocation's pods (``<name>@<allocation>``), with its demand and requests running."""
     at = f"@{alloc}" if alloc is not None else ""
     whose = f" of {dep}'s pods" if dep is not None else ""
-    out = [Query(f"replicas_hourly{at}", _hour_mean(_pods_up(selector), hour_range, step), "gauge", False, hourly=True, unit="pods", source=f"up of the ServiceMonitor's targets{whose}", allocation=alloc)]
+    out = [Query(f"replicas_hourly{at}", _hour_mean(_pods_up(selector), hour_range, step), "gauge",
+        False, hourly=True, unit="pods", source=f"up of the ServiceMonitor's targets{whose}",
+        allocation=alloc)]
     if em.waiting is not None:  # the queue ahead of admission, which a TTFT holds
         source = f"{engine} {em.waiting}{whose}"
-        out.append(Query(f"waiting_hourly{at}", _hourly_gauge(em.waiting, selector, hour_range, step), "gauge", False, hourly=True, source=source, allocation=alloc))
+        out.append(Query(f"waiting_hourly{at}",
+            _hourly_gauge(em.waiting, selector, hour_range, step), "gauge", False, hourly=True,
+            source=source, allocation=alloc))
     if alloc is not None:
-        out.append(Query(f"demand_hourly{at}", _hour_mean(_request_rate(em.requests, selector), hour_range, step), "rate", False, hourly=True, unit="rps", source=f"{em.requests}{whose}", allocation=alloc))
+        out.append(Query(f"demand_hourly{at}",
+            _hour_mean(_request_rate(em.requests, selector), hour_range, step), "rate", False,
+            hourly=True, unit="rps", source=f"{em.requests}{whose}", allocation=alloc))
         if em.running is not None:
-            out.append(Query(f"concurrency{at}", _hourly_gauge(em.running, selector, hour_range, step), "gauge", False, hourly=True, source=f"{engine} {em.running}{whose}", allocation=alloc))
-    for name, metric, old, unit in (("prompt_tokens", em.prompt_tokens, None, "tokens"), ("output_tokens", em.output_tokens, None, "tokens"), ("ttft_mean", em.ttft, None, "s"), ("tpot_mean", em.tpot, em.tpot_old, "s")):
+            out.append(Query(f"concurrency{at}", _hourly_gauge(em.running, selector, hour_range,
+                step), "gauge", False, hourly=True, source=f"{engine} {em.running}{whose}",
+                allocation=alloc))
+    for name, metric, old, unit in (("prompt_tokens", em.prompt_tokens, None, "tokens"),
+            ("output_tokens", em.output_tokens, None, "tokens"), ("ttft_mean", em.ttft, None, "s"),
+            ("tpot_mean", em.tpot, em.tpot_old, "s")):
         if metric is not None:
-            mean = f"sum({_either(metric, old, '_sum', selector)}) / sum({_either(metric, old, '_count', selector)})"
-            out.append(Query(f"{name}{at}", mean, "gauge", False, hourly=True, unit=unit, source=f"{engine} {_names(metric, old)} (sum / count){whose}", allocation=alloc))
+            mean = (f"sum({_either(metric, old, '_sum', selector)}) / "
+                f"sum({_either(metric, old, '_count', selector)})")
+            out.append(Query(f"{name}{at}", mean, "gauge", False, hourly=True, unit=unit,
+                source=f"{engine} {_names(metric, old)} (sum / count){whose}", allocation=alloc))
     return out
 
 
@@ -287,9 +313,11 @@ def _beyond_top_bucket(histogram: str, selector: str) -> str:
     return f"({total} - max(sum by (le) ({inc('!=')}))) / {total}"
 
 
-def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str, quantile: float, step: str, hour_range: str) -> tuple[Query, ...]:
+def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str, quantile: float,
+        step: str, hour_range: str) -> tuple[Query, ...]:
     known = {x.name for x in queries}
-    bad = [Problem(name, f"no query named {name!r}", hint=f"use one of: {', '.join(sorted(known))}") for name in sorted(overrides) if name not in known]
+    bad = [Problem(name, f"no query named {name!r}", hint=f"use one of: {', '.join(sorted(known))}")
+        for name in sorted(overrides) if name not in known]
     if bad:
         raise InputError("--queries", bad)
     out: list[Query] = []
@@ -299,15 +327,21 @@ def _apply(queries: list[Query], overrides: Mapping[str, str], *, selector: str,
             continue
         tmpl = overrides[x.name]
         try:
-            text = tmpl.format(selector=selector, quantile=f"{quantile:g}", window=LATENCY_WINDOW, step=step)
+            text = tmpl.format(selector=selector, quantile=f"{quantile:g}", window=LATENCY_WINDOW,
+                step=step)
         except (KeyError, IndexError, ValueError) as exc:
-            raise InputError("--queries", [Problem(x.name, f"template cannot be filled: {exc}", hint="use only {selector}, {quantile}, {window} and {step}; write other braces as {{ and }}")]) from None
-        out.append(Query(x.name, text, x.kind, x.required, x.hourly, x.unit, source="override", allocation=x.allocation))
+            raise InputError("--queries", [Problem(x.name, f"template cannot be filled: {exc}",
+                hint="use only {selector}, {quantile}, {window} and {step}; write other braces "
+                "as {{ and }}")]) from None
+        out.append(Query(x.name, text, x.kind, x.required, x.hourly, x.unit, source="override",
+            allocation=x.allocation))
     if "latency_hourly" in overrides and BEYOND_TOP_BUCKET not in overrides:  # another histogram
         out = [x for x in out if x.name != BEYOND_TOP_BUCKET]
-    if "demand" in overrides and "demand_hourly" not in overrides:  # the hourly mean of the new rate
+    if ("demand" in overrides
+            and "demand_hourly" not in overrides):  # the hourly mean of the new rate
         rate = next(x for x in out if x.name == "demand").promql
-        out = [Query(x.name, _hour_mean(rate, hour_range, step), x.kind, x.required, x.hourly, x.unit, "override") if x.name == "demand_hourly" else x for x in out]
+        out = [Query(x.name, _hour_mean(rate, hour_range, step), x.kind, x.required, x.hourly,
+            x.unit, "override") if x.name == "demand_hourly" else x for x in out]
     return tuple(out)
 
 
@@ -316,7 +350,10 @@ def read_overrides(path: str) -> dict[str, str]:
     from scaleplan.yamlio import load_yaml
 
     data: object = load_yaml(path, what="queries file").data
-    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-        hint = "e.g. `latency: histogram_quantile({quantile}, sum by (le) (rate(my_latency_bucket{{{selector}}}[{window}])))`"
-        raise InputError(path, [Problem("", "expected a mapping of query name -> PromQL template", hint=hint)])
+    if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, str) for k,
+            v in data.items()):
+        hint = ("e.g. `latency: histogram_quantile({quantile}, sum by (le) "
+            "(rate(my_latency_bucket{{{selector}}}[{window}])))`")
+        raise InputError(path, [Problem("", "expected a mapping of query name -> PromQL template",
+            hint=hint)])
     return dict(data)

@@ -40,20 +40,28 @@ class Replan:
     labels: tuple[str, ...]  # what was changed, and from where (goes into the plan's warnings)
 
 
-def apply_observed(spec: Spec, profile: Profile | None, observed: Observed, *, source: str) -> Replan:
+def apply_observed(spec: Spec, profile: Profile | None, observed: Observed, *,
+        source: str) -> Replan:
     """The spec with the observed curve, the profile calibrated by the observed capacity."""
     md = observed.metadata
     if md.service != spec.metadata.name:
-        raise InputError(source, [Problem("metadata.service", f"observed service {md.service!r} is not the spec's service {spec.metadata.name!r}", hint="observe the plan of this spec, or pass the matching spec")])
+        raise InputError(source, [Problem("metadata.service", f"observed service {md.service!r} is "
+            f"not the spec's service {spec.metadata.name!r}", hint="observe the plan of this spec, "
+            "or pass the matching spec")])
     curve = observed.demand.hourly_rps
     if max(curve) <= 0:
-        raise InputError(source, [Problem("demand.hourly_rps", "the observed demand is 0 in every hour", hint="observe a range in which the service had traffic")])
+        raise InputError(source, [Problem("demand.hourly_rps",
+            "the observed demand is 0 in every hour", hint="observe a range in which the "
+            "service had traffic")])
     traffic = spec.traffic.model_dump(mode="python")
     traffic.update(peak_rps=None, hourly_rps=tuple(curve))
     data = spec.model_dump(mode="python")
     data["traffic"] = traffic
     new_spec = Spec.model_validate(data)
-    labels = [f"demand: the observed hourly curve from {source} (p{observed.demand.quantile * 100:g} across {counted(observed.demand.days, 'day')}, {md.start} .. {md.end}; peak {observed.demand.peak_rps:g} rps) replaces the spec's traffic"]
+    labels = [f"demand: the observed hourly curve from {source} "
+        f"(p{observed.demand.quantile * 100:g} across {counted(observed.demand.days, 'day')}, "
+        f"{md.start} .. {md.end}; peak {observed.demand.peak_rps:g} rps) replaces the "
+        "spec's traffic"]
     if spec.model.architecture is not None:
         new_profile, more = llm_calibration(spec, profile, observed, source)
     else:
@@ -70,14 +78,23 @@ def _scaled_profile(profile: Profile, observed: Observed, source: str) -> tuple[
     cap = observed.capacity
     factors, basis = calibration_factors(observed)
     if factors:
-        points = [m.model_copy(update={"throughput_rps": m.throughput_rps * factors[m.accelerator]}) if m.accelerator in factors else m for m in profile.measurements]
-        label = f"capacity: profile throughput {', '.join(f'{acc} x{f:.3f}' for acc, f in sorted(factors.items()))}, calibrated with observed points from {source} ({basis})"
+        points = [m.model_copy(update={"throughput_rps": m.throughput_rps * factors[m.accelerator]})
+            if m.accelerator in factors else m for m in profile.measurements]
+        label = ("capacity: profile throughput "
+            f"{', '.join(f'{acc} x{f:.3f}' for acc, f in sorted(factors.items()))}, calibrated "
+            f"with observed points from {source} ({basis})")
         meta = profile.metadata.model_copy(update={"notes": (*profile.metadata.notes, label)})
-        new = Profile.model_validate({**profile.model_dump(mode="python"), "metadata": meta.model_dump(mode="python"), "measurements": [p.model_dump(mode="python") for p in points]})
+        new = Profile.model_validate({**profile.model_dump(mode="python"),
+            "metadata": meta.model_dump(mode="python"), "measurements": [p.model_dump(mode="python")
+            for p in points]})
         return new, [label]
     if cap.ratio is not None:
-        return profile, [f"capacity: observed {cap.rps_per_replica:g} rps per replica is within {CAPACITY_TOLERANCE:.0%} of the plan's {cap.planned_rps_per_replica:g}; the profile is kept"]
-    return profile, [f"capacity: not calibrated; the service {cap.not_near_limit(observed.slo.latency_ms)} in {source} (at most {cap.max_rps_per_replica:g} rps per replica seen)"]
+        return profile, [f"capacity: observed {cap.rps_per_replica:g} rps per replica is within "
+            f"{CAPACITY_TOLERANCE:.0%} of the plan's {cap.planned_rps_per_replica:g}; the "
+            "profile is kept"]
+    return profile, ["capacity: not calibrated; the service "
+        f"{cap.not_near_limit(observed.slo.latency_ms)} in {source} (at most "
+        f"{cap.max_rps_per_replica:g} rps per replica seen)"]
 
 
 def spec_token_mix(spec: Spec) -> tuple[float, float] | None:
@@ -89,7 +106,8 @@ def spec_token_mix(spec: Spec) -> tuple[float, float] | None:
     total = sum(c.share for c in cs)
     if total <= 0:
         return None
-    return sum(c.share * (c.input_tokens or 0) for c in cs) / total, sum(c.share * (c.output_tokens or 0) for c in cs) / total
+    return sum(c.share * (c.input_tokens or 0)
+        for c in cs) / total, sum(c.share * (c.output_tokens or 0) for c in cs) / total
 
 
 def token_labels(spec: Spec, observed: Observed) -> list[str]:
@@ -100,12 +118,15 @@ def token_labels(spec: Spec, observed: Observed) -> list[str]:
     if llm is None or mix is None:
         return []
     out = []
-    for what, seen, planned, key in (("prompt", llm.prompt_tokens, mix[0], "input_tokens"), ("output", llm.output_tokens, mix[1], "output_tokens")):
+    for what, seen, planned, key in (("prompt", llm.prompt_tokens, mix[0], "input_tokens"),
+            ("output", llm.output_tokens, mix[1], "output_tokens")):
         if seen is None or abs(seen / planned - 1) <= TOKEN_TOLERANCE:
             continue
         out.append(
-            f"tokens: the observed mean {what} was {seen:g} tokens per request, the spec's class mix plans {planned:.4g} "
-            f"({seen / planned - 1:+.0%}); this plan still uses traffic.classes: set their {key} (or shares) so that "
+            f"tokens: the observed mean {what} was {seen:g} tokens per request, the spec's class "
+                f"mix plans {planned:.4g} "
+            f"({seen / planned - 1:+.0%}); this plan still uses traffic.classes: set their {key} "
+                "(or shares) so that "
             f"the share-weighted mean is about {seen:.0f}, and optimize again"
         )
     return out
@@ -124,7 +145,8 @@ def llm_points(spec: Spec, observed: Observed) -> tuple[list[Measurement], str]:
     """
     llm = observed.llm
     if llm is None:
-        return [], f"{observed.metadata.service}'s Observed file has no LLM series (observe asks the engine for them when the plan names one)"
+        return [], (f"{observed.metadata.service}'s Observed file has no LLM series (observe asks "
+            "the engine for them when the plan names one)")
     if not llm.hours:
         return [], llm.note or "no hour had the series the calibration needs"
     mix = spec_token_mix(spec)
@@ -135,20 +157,26 @@ def llm_points(spec: Spec, observed: Observed) -> tuple[list[Measurement], str]:
         if acc is None or gpus is None:
             continue
         toks: tuple[float, float] | None = None
-        for p, o, where in ((h.prompt_tokens, h.output_tokens, "observed tokens"), (llm.prompt_tokens, llm.output_tokens, "observed tokens"), (*(mix or (None, None)), "the spec's class mix")):
+        for p, o, where in ((h.prompt_tokens, h.output_tokens, "observed tokens"),
+                (llm.prompt_tokens, llm.output_tokens, "observed tokens"),
+                (*(mix or (None, None)), "the spec's class mix")):
             if p and o:
                 toks = (p, o)
                 how.add(where)
                 break
         if toks is None:
-            return [], "tokens per request are unknown: neither observed nor stated in traffic.classes"
+            return [], ("tokens per request are unknown: neither observed nor stated in "
+                "traffic.classes")
         mean_s = h.concurrency_per_replica / h.rps_per_replica
         ttft = _engine_ttft(h)
         lat = _flat(mean_s * 1000)
         out.append(Measurement(
-            device="observed", accelerator=acc, gpus=gpus, batch_size=max(1, round(h.concurrency_per_replica)),
-            concurrency=max(1, round(h.concurrency_per_replica)), latency_ms=lat, throughput_rps=h.rps_per_replica, offered_rps=h.rps_per_replica,
-            ttft_ms=_mean_only(ttft), tpot_ms=_mean_only(h.tpot_ms), input_tokens=max(1, round(toks[0])), output_tokens=max(1, round(toks[1])),
+            device="observed", accelerator=acc, gpus=gpus,
+                batch_size=max(1, round(h.concurrency_per_replica)),
+            concurrency=max(1, round(h.concurrency_per_replica)), latency_ms=lat,
+                throughput_rps=h.rps_per_replica, offered_rps=h.rps_per_replica,
+            ttft_ms=_mean_only(ttft), tpot_ms=_mean_only(h.tpot_ms),
+                input_tokens=max(1, round(toks[0])), output_tokens=max(1, round(toks[1])),
         ))
     if not out:
         return [], "no hour names its serving shape"
@@ -203,21 +231,26 @@ def llm_calibration(
     points, how = llm_points(spec, observed)
     if not points:
         cap = observed.capacity
-        seen = f"; observed {cap.rps_per_replica:g} rps per replica against the plan's {cap.planned_rps_per_replica:g} (see the risks)" if cap.rps_per_replica is not None else ""
+        seen = (f"; observed {cap.rps_per_replica:g} rps per replica against the plan's "
+            f"{cap.planned_rps_per_replica:g} (see the risks)" if cap.rps_per_replica is not None
+            else "")
         return profile, ["capacity: not calibrated: an LLM plan's capacity comes from the LLM "
             "model (docs/llm.md), not from the profile's throughput, and observe calibrates it "
             "only with hourly mean TTFT/TPOT and requests running on one serving shape; "
             f"{how}{seen}"]
     shapes = ", ".join(sorted({f"{m.accelerator} x{m.gpus}" for m in points}))
     only = tpot_only(observed)
-    means = f"mean {'TPOT' if only else 'TTFT/TPOT'} at the mean requests running per replica, {how}"
+    means = (f"mean {'TPOT' if only else 'TTFT/TPOT'} at the mean requests running per "
+        f"replica, {how}")
     means += f"; {only}" if only else ""
     # given, not claimed: the optimizer's calibration may leave hours out (a shape no catalog
     # node holds, a prompt the model refuses), and says so in its 'calibration:' warnings
     label = (
-        f"capacity: the LLM model's calibration is given {counted(len(points), 'observed hour')} on {shapes} from {source} "
+        f"capacity: the LLM model's calibration is given {counted(len(points), 'observed hour')} "
+            f"on {shapes} from {source} "
         f"({means}; the 'calibration:' warnings say what it fit and what it left out); "
-        "the profile's throughput is not scaled: an LLM plan's capacity comes from the model (docs/llm.md)"
+        "the profile's throughput is not scaled: an LLM plan's capacity comes from the model "
+            "(docs/llm.md)"
     )
     if profile is None:  # the spec names none (architecture only): the observed hours are one
         arch = spec.model.architecture
@@ -225,7 +258,8 @@ def llm_calibration(
         meta = ProfileMeta(model=name, kind="llm-endpoint", architecture=arch, notes=(label,))
         return Profile(metadata=meta, measurements=tuple(points)), [label]
     meta = profile.metadata.model_copy(update={"notes": (*profile.metadata.notes, label)})
-    new = profile.model_copy(update={"metadata": meta, "measurements": (*profile.measurements, *points)})
+    new = profile.model_copy(update={"metadata": meta, "measurements": (*profile.measurements,
+        *points)})
     return Profile.model_validate(new.model_dump(mode="python")), [label]
 
 
@@ -244,10 +278,14 @@ def calibration_factors(observed: Observed) -> tuple[dict[str, float], str]:
     p = observed.slo.percentile
     if per:
         factors = {acc: statistics.median(rs) for acc, rs in per.items()}
-        basis = "; ".join(f"{a.rps_per_replica:g} rps per replica at p{p} {observed.slo.latency_ms:g} ms on {a.instance_type}, planned {a.planned_rps_per_replica:g}" for a in cap.allocations if a.ratio is not None)
+        basis = "; ".join(f"{a.rps_per_replica:g} rps per replica at p{p} "
+            f"{observed.slo.latency_ms:g} ms on {a.instance_type}, planned "
+            f"{a.planned_rps_per_replica:g}" for a in cap.allocations if a.ratio is not None)
     elif cap.ratio is not None and cap.accelerators:
         factors = dict.fromkeys(cap.accelerators, cap.ratio)
-        basis = f"{cap.rps_per_replica:g} rps per replica at {cap.read_at(p)} on {', '.join(cap.instance_types)}; the running plan assumed {cap.planned_rps_per_replica:g}"
+        basis = (f"{cap.rps_per_replica:g} rps per replica at {cap.read_at(p)} on "
+            f"{', '.join(cap.instance_types)}; the running plan assumed "
+            f"{cap.planned_rps_per_replica:g}")
     else:
         return {}, ""
     return {acc: f for acc, f in factors.items() if abs(f - 1) >= CAPACITY_TOLERANCE}, basis
@@ -295,7 +333,8 @@ def _hourly(plan: Plan, shaped: set[str]) -> dict[str, tuple[int, ...]]:
         key = _pool(a)
         if key in shaped:
             key = f"{key}, {_shape(a)}"
-        per = [a.replicas_per_window[min(int(h // d.window_hours), d.windows - 1)] for h in range(24)]
+        per = [a.replicas_per_window[min(int(h // d.window_hours), d.windows - 1)]
+            for h in range(24)]
         prev = out.setdefault(key, [0] * 24)
         out[key] = [x + y for x, y in zip(prev, per, strict=True)]
     return {k: tuple(v) for k, v in out.items()}
@@ -308,7 +347,8 @@ def hourly_changes(before: Plan, after: Plan) -> list[HourlyChange]:
     shaped = {k for k, v in shapes.items() if len(v) > 1}
     old, new = _hourly(before, shaped), _hourly(after, shaped)
     zero = (0,) * 24
-    return [HourlyChange(k, old.get(k, zero), new.get(k, zero)) for k in sorted(old.keys() | new.keys())]
+    return [HourlyChange(k, old.get(k, zero), new.get(k, zero))
+        for k in sorted(old.keys() | new.keys())]
 
 
 def monthly_delta(before: Plan, after: Plan) -> float:
@@ -331,7 +371,8 @@ def risks(observed: Observed) -> list[str]:
         worst = f"{s.worst_hour_ms:g} ms"
         if s.worst_beyond_buckets:  # histogram_quantile's clamp: the hour was at least this slow
             worst = f">= {worst}, beyond the histogram's largest bucket"
-        out.append(f"{e2e} in {s.peak_hours_above} of {s.peak_hours_seen} peak hours (worst {worst})")
+        out.append(f"{e2e} in {s.peak_hours_above} of {s.peak_hours_seen} peak hours "
+            f"(worst {worst})")
     elif s.hours_above:
         out.append(f"{e2e} in {s.hours_above} of {s.hours_seen} observed hours")
     out += observed.warnings  # hours the histogram cannot place against the SLO
@@ -339,17 +380,20 @@ def risks(observed: Observed) -> list[str]:
     pct = observed.running_plan.spec.slo.percentile
     for t in token_slo_hours(observed):
         if t.above:
-            out.append(f"{t.what} p{pct} (median across days) was above the SLO ({t.target:g} ms) in {t.above} of {t.hours} hours of the day (worst {t.worst:g} ms)")
+            out.append(f"{t.what} p{pct} (median across days) was above the SLO ({t.target:g} ms) "
+                f"in {t.above} of {t.hours} hours of the day (worst {t.worst:g} ms)")
         if note := t.inside_note(pct):
             out.append(note)
     planned = observed.demand.planned_rps
     if planned:
         over = [h for h in range(24) if observed.demand.hourly_rps[h] > planned[h] * 1.0001]
         if over:
-            out.append(f"observed demand was above the running plan's demand in {len(over)} of 24 hours (peak {observed.demand.peak_rps:g} vs {max(planned):g} rps)")
+            out.append(f"observed demand was above the running plan's demand in {len(over)} of 24 "
+                f"hours (peak {observed.demand.peak_rps:g} vs {max(planned):g} rps)")
     few = min(observed.demand.days_seen)
     if few < 7:
-        out.append(f"the curve rests on as few as {counted(few, 'day')} per hour; observe longer (--since 14d) before trusting it")
+        out.append(f"the curve rests on as few as {counted(few, 'day')} per hour; observe longer "
+            "(--since 14d) before trusting it")
     return out
 
 
@@ -358,9 +402,11 @@ def _capacity_risks(observed: Observed) -> list[str]:
     out: list[str] = []
     s = observed.slo
     c = observed.capacity
-    rated = [(a.instance_type, a.planned_rps_per_replica, a.rps_per_replica, a.ratio) for a in c.allocations if a.ratio is not None and a.rps_per_replica]
+    rated = [(a.instance_type, a.planned_rps_per_replica, a.rps_per_replica, a.ratio)
+        for a in c.allocations if a.ratio is not None and a.rps_per_replica]
     if not rated and c.ratio is not None and c.rps_per_replica:
-        rated = [(", ".join(c.instance_types) or "the running instance types", c.planned_rps_per_replica, c.rps_per_replica, c.ratio)]
+        rated = [(", ".join(c.instance_types) or "the running instance types",
+            c.planned_rps_per_replica, c.rps_per_replica, c.ratio)]
     llm = observed.running_plan.spec.model.architecture is not None
     source = "the LLM model" if llm else "the profile"
     # read at a derived end-to-end latency: no capacity error (at the TTFT/TPOT SLOs it is one)
@@ -380,9 +426,11 @@ def _capacity_risks(observed: Observed) -> list[str]:
                 f"the TTFT/TPOT SLOs, not at that figure ({then})"
             )
         elif ratio < 1 - CAPACITY_TOLERANCE:
-            out.append(f"{source} over-states capacity by {planned_cap / seen - 1:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
+            out.append(f"{source} over-states capacity by {planned_cap / seen - 1:.0%} on {where} "
+                f"({planned_cap:g} planned, {seen:g} observed rps per replica)")
         elif ratio > 1 + CAPACITY_TOLERANCE:
-            out.append(f"{source} under-states capacity by {1 - planned_cap / seen:.0%} on {where} ({planned_cap:g} planned, {seen:g} observed rps per replica)")
+            out.append(f"{source} under-states capacity by {1 - planned_cap / seen:.0%} on {where} "
+                f"({planned_cap:g} planned, {seen:g} observed rps per replica)")
     if out and (note := interpolated_capacity(observed)):  # beside the risk it qualifies
         out.append(note)
     if c.ratio is None and not rated:
@@ -402,7 +450,8 @@ def _capacity_risks(observed: Observed) -> list[str]:
                 "(the 'calibration:' warnings)" if hours
                 else "the LLM model's capacity is unverified (no observed hour calibrates it)"
             )
-        out.append(f"capacity was not {near} (at most {c.max_rps_per_replica:g} rps per replica): {unverified}")
+        out.append(f"capacity was not {near} (at most {c.max_rps_per_replica:g} rps per replica): "
+            f"{unverified}")
     return out
 
 
@@ -427,7 +476,8 @@ def replan_report(
         "diff": diff_plans(running, plan, accelerators).to_dict(),
         "running_plan_hash": running.metadata.plan_hash,
         "calibration": list(labels),
-        "replicas_per_hour": [{"pool": c.key, "before": list(c.before), "after": list(c.after)} for c in hourly_changes(running, plan)],
+        "replicas_per_hour": [{"pool": c.key, "before": list(c.before), "after": list(c.after)}
+            for c in hourly_changes(running, plan)],
         "cost_per_hour": {"before": running.cost_per_hour, "after": plan.cost_per_hour},
         "cost_per_month_delta": round(monthly_delta(running, plan), 2),
         "risks": risks(observed),

@@ -222,14 +222,18 @@ def _llm_lines(obs: Observed) -> list[str]:
         return []
     lines = []
     if llm.prompt_tokens is not None and llm.output_tokens is not None:
-        lines.append(f"tokens per request: prompt {llm.prompt_tokens:g}, output {llm.output_tokens:g} (mean)")
+        lines.append(f"tokens per request: prompt {llm.prompt_tokens:g}, output "
+            f"{llm.output_tokens:g} (mean)")
     if llm.hours:
-        shapes = sorted({f"{h.accelerator or llm.accelerator} x{h.gpus_per_replica or llm.gpus_per_replica}" for h in llm.hours})
+        shapes = sorted({f"{h.accelerator or llm.accelerator} "
+            f"x{h.gpus_per_replica or llm.gpus_per_replica}" for h in llm.hours})
         why = tpot_only(obs)
         only = f" ({why})" if why else ""
-        lines += textwrap.wrap(f"LLM model calibration points: {counted(len(llm.hours), 'hour')} on {', '.join(shapes)}{only}", 80, subsequent_indent="  ", break_long_words=False)
+        lines += textwrap.wrap(f"LLM model calibration points: {counted(len(llm.hours), 'hour')} "
+            f"on {', '.join(shapes)}{only}", 80, subsequent_indent="  ", break_long_words=False)
     elif llm.note:
-        lines += textwrap.wrap(f"LLM model calibration points: none; {llm.note}", 80, subsequent_indent="  ", break_long_words=False)
+        lines += textwrap.wrap(f"LLM model calibration points: none; {llm.note}", 80,
+            subsequent_indent="  ", break_long_words=False)
     return lines
 
 
@@ -268,7 +272,8 @@ def replan_lines(
     if found:
         lines.append("risks seen in the running service:")
         for r in found:  # wrapped between words, continuation lines indented under the text
-            lines += textwrap.wrap(r, 80, initial_indent="  - ", subsequent_indent="    ", break_long_words=False)
+            lines += textwrap.wrap(r, 80, initial_indent="  - ", subsequent_indent="    ",
+                break_long_words=False)
     return lines
 
 

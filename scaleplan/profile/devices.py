@@ -58,7 +58,8 @@ def cpu_info() -> DeviceInfo:
     mem = None
     with contextlib.suppress(ValueError, OSError, AttributeError):
         mem = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 2)
-    return DeviceInfo(device="cpu", name=cpu_name(), accelerator="CPU", memory_gib=mem, cpu_count=cpu_count())
+    return DeviceInfo(device="cpu", name=cpu_name(), accelerator="CPU", memory_gib=mem,
+        cpu_count=cpu_count())
 
 
 @functools.lru_cache(maxsize=1)
@@ -67,7 +68,8 @@ def nvidia_driver() -> str | None:
     if exe is None:
         return None
     try:
-        out = subprocess.run([exe, "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True, timeout=20, check=False)
+        out = subprocess.run([exe, "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     line = out.stdout.strip().splitlines()
@@ -147,7 +149,9 @@ def resolve_devices(spec: str) -> list[str]:
             else:
                 idx = part.split(":", 1)[1]
                 if f"cuda:{idx}" not in gpus:
-                    raise ExternalError(f"--device {part}: only {counted(len(gpus), 'CUDA device')} visible ({', '.join(gpus)})", hint="pick an index that exists, or check CUDA_VISIBLE_DEVICES")
+                    raise ExternalError(f"--device {part}: only "
+                        f"{counted(len(gpus), 'CUDA device')} visible ({', '.join(gpus)})",
+                        hint="pick an index that exists, or check CUDA_VISIBLE_DEVICES")
                 out.append(f"cuda:{idx}")
     return list(dict.fromkeys(out))
 

@@ -85,12 +85,14 @@ def parse_headers(items: list[str]) -> dict[str, str]:
     for h in items:
         name, sep, value = h.partition(":")
         if not sep or not name.strip():
-            raise OptionError(f"{h!r}: expected 'Name: value' (e.g. --header 'Authorization: Bearer TOKEN')", option="--header")
+            raise OptionError(f"{h!r}: expected 'Name: value' (e.g. --header 'Authorization: "
+                "Bearer TOKEN')", option="--header")
         out[name.strip()] = value.strip()
     return out
 
 
-def load_payload(path: str | None, *, openai: bool, url: str, model_name: str | None, max_tokens: int) -> dict[str, Any] | None:
+def load_payload(path: str | None, *, openai: bool, url: str, model_name: str | None,
+        max_tokens: int) -> dict[str, Any] | None:
     """The JSON request body (``None`` = GET); OpenAI mode fills in a default and forces streaming."""
     body: dict[str, Any] | None = None
     if path is not None:
@@ -100,20 +102,25 @@ def load_payload(path: str | None, *, openai: bool, url: str, model_name: str | 
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ProfileError(path, message=f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", hint="the payload is the JSON request body, e.g. {\"inputs\": [[1, 2, 3]]}") from None
+            raise ProfileError(path, message=f"{path}: not valid JSON: {exc.msg} at line "
+                f"{exc.lineno}, column {exc.colno}", hint="the payload is the JSON request body, "
+                "e.g. {\"inputs\": [[1, 2, 3]]}") from None
         if not isinstance(data, dict):
-            raise ProfileError(path, message=f"{path}: the payload must be a JSON object, got {type(data).__name__}", hint="wrap it in an object")
+            raise ProfileError(path, message=f"{path}: the payload must be a JSON object, got "
+                f"{type(data).__name__}", hint="wrap it in an object")
         body = data
     if openai:
         chat = urlsplit(url).path.rstrip("/").endswith("chat/completions")
         if not urlsplit(url).path.rstrip("/").endswith("completions"):
-            raise OptionError(f"{url} is not a /v1/completions or /v1/chat/completions URL (e.g. http://localhost:8000/v1/chat/completions)", option="--openai")
+            raise OptionError(f"{url} is not a /v1/completions or /v1/chat/completions URL (e.g. "
+                "http://localhost:8000/v1/chat/completions)", option="--openai")
         body = dict(body or {})
         if model_name:
             body["model"] = model_name
         body.setdefault("model", "default")
         if chat:
-            body.setdefault("messages", [{"role": "user", "content": "Write a short story about a robot learning to paint."}])
+            body.setdefault("messages", [{"role": "user", "content": "Write a short story about a "
+                "robot learning to paint."}])
         else:
             body.setdefault("prompt", "Write a short story about a robot learning to paint.")
         body.setdefault("max_tokens", max_tokens)
@@ -126,7 +133,8 @@ def _error_name(exc: BaseException) -> tuple[str, bool]:
     import aiohttp
 
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"connection failed ({exc.os_error.strerror if exc.os_error and exc.os_error.strerror else exc})", True
+        return ("connection failed "
+            f"({exc.os_error.strerror if exc.os_error and exc.os_error.strerror else exc})"), True
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
         return "timeout", False
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientOSError | ConnectionResetError):
@@ -146,7 +154,8 @@ class _TooLarge(Exception):
 
 def _origin(url: str) -> tuple[str, str, int | None]:
     u = urlsplit(url)
-    return (u.scheme.lower(), (u.hostname or "").lower(), u.port or {"http": 80, "https": 443}.get(u.scheme.lower()))
+    return (u.scheme.lower(), (u.hostname or "").lower(),
+        u.port or {"http": 80, "https": 443}.get(u.scheme.lower()))
 
 
 async def _drain(resp: Any) -> None:
@@ -175,7 +184,8 @@ async def _open(session: Any, opts: EndpointOptions) -> Any:
         nxt = urljoin(url, location)
         if _origin(nxt) != _origin(url):
             if not opts.follow_redirects:
-                raise _Redirect(f"redirect to another origin ({_origin(nxt)[1]}) not followed; pass --follow-redirects to allow it")
+                raise _Redirect(f"redirect to another origin ({_origin(nxt)[1]}) not followed; "
+                    "pass --follow-redirects to allow it")
             headers = {}
         if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
             method, body = "GET", None
@@ -250,12 +260,15 @@ async def _one(session: Any, opts: EndpointOptions, clock: Callable[[], float]) 
                     last = now
             t1 = clock()
             if first is None or last is None:
-                return RequestResult(ok=False, latency_s=t1 - t0, error="stream ended without tokens")
+                return RequestResult(ok=False, latency_s=t1 - t0,
+                    error="stream ended without tokens")
             tokens = usage if usage and usage >= chunks else chunks
             tpot = (last - first) / (tokens - 1) if tokens > 1 else None
-            return RequestResult(ok=True, latency_s=t1 - t0, ttft_s=first - t0, tpot_s=tpot, tokens=tokens)
+            return RequestResult(ok=True, latency_s=t1 - t0, ttft_s=first - t0, tpot_s=tpot,
+                tokens=tokens)
     except _TooLarge:
-        return RequestResult(ok=False, latency_s=clock() - t0, error=f"response larger than {MAX_BODY_BYTES >> 20} MiB")
+        return RequestResult(ok=False, latency_s=clock() - t0,
+            error=f"response larger than {MAX_BODY_BYTES >> 20} MiB")
     except (_Implausible, _Redirect) as exc:
         return RequestResult(ok=False, latency_s=clock() - t0, error=str(exc))
     except Exception as exc:
@@ -263,7 +276,8 @@ async def _one(session: Any, opts: EndpointOptions, clock: Callable[[], float]) 
         return RequestResult(ok=False, latency_s=clock() - t0, error=name, connect_error=conn)
 
 
-async def _level(opts: EndpointOptions, *, concurrency: int | None, rate: float | None) -> LevelResult:
+async def _level(opts: EndpointOptions, *, concurrency: int | None,
+        rate: float | None) -> LevelResult:
     import aiohttp
 
     loop = asyncio.get_running_loop()
@@ -365,7 +379,8 @@ def _errors_summary(lv: LevelResult) -> str:
     return ", ".join(f"{k} x{v}" for k, v in sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0]))))
 
 
-def run_endpoint_sweep(opts: EndpointOptions, *, log: Callable[[str], None] | None = None) -> EndpointSweep:
+def run_endpoint_sweep(opts: EndpointOptions, *,
+        log: Callable[[str], None] | None = None) -> EndpointSweep:
     say = log or (lambda _m: None)
     out = EndpointSweep()
     levels: list[tuple[int | None, float | None]]
@@ -375,7 +390,8 @@ def run_endpoint_sweep(opts: EndpointOptions, *, log: Callable[[str], None] | No
         levels = [(c, None) for c in (opts.concurrency or [1, 2, 4, 8, 16, 32, 64])]
     for i, (conc, rate) in enumerate(levels):
         label = f"concurrency {conc}" if conc is not None else f"rate {rate:g}/s"
-        say(f"{opts.url}: {label} for {counted(opts.requests, 'request')}" if opts.requests else f"{opts.url}: {label} for {opts.duration_s:g} s")
+        say(f"{opts.url}: {label} for {counted(opts.requests, 'request')}" if opts.requests
+            else f"{opts.url}: {label} for {opts.duration_s:g} s")
         t_wall = time.monotonic()
         try:
             lv = asyncio.run(_level(opts, concurrency=conc, rate=rate))
@@ -385,16 +401,20 @@ def run_endpoint_sweep(opts: EndpointOptions, *, log: Callable[[str], None] | No
             break
         del t_wall
         if lv.results and all(r.connect_error for r in lv.results) and i == 0:
-            raise ExternalError(f"cannot connect to {opts.url}: {lv.results[0].error}", hint="is the server running and listening on that host and port? check the URL")
+            raise ExternalError(f"cannot connect to {opts.url}: {lv.results[0].error}",
+                hint="is the server running and listening on that host and port? check the URL")
         m = level_measurement(lv, opts)
         errs = _errors_summary(lv)
         if m is None:
-            note = f"{label}: no successful request out of {len(lv.results)} ({errs or 'none sent'}); sweep stopped"
+            note = (f"{label}: no successful request out of {len(lv.results)} "
+                f"({errs or 'none sent'}); sweep stopped")
             out.notes.append(note)
             say(note)
             break
         figures = level_figures(m)
-        say(f"measured {label}: {figures}, errors {m.error_rate or 0:.1%}" + (f", TTFT p50 {figure(m.ttft_ms.p50)} ms" if m.ttft_ms else "") + (f", TPOT p50 {figure(m.tpot_ms.p50)} ms" if m.tpot_ms else ""))
+        say(f"measured {label}: {figures}, errors {m.error_rate or 0:.1%}" + (", TTFT p50 "
+            f"{figure(m.ttft_ms.p50)} ms" if m.ttft_ms else "") + (", TPOT p50 "
+            f"{figure(m.tpot_ms.p50)} ms" if m.tpot_ms else ""))
         if (m.error_rate or 0) > opts.max_error_rate:
             # no capacity to plan on (the optimizer reads no error_rate): left out, its
             # figures kept in the note
@@ -410,7 +430,8 @@ def run_endpoint_sweep(opts: EndpointOptions, *, log: Callable[[str], None] | No
         if opts.slo_ms is not None:
             v = m.latency_ms.at(opts.slo_percentile)
             if v > FAR_PAST_SLO * opts.slo_ms:
-                note = f"{label}: p{opts.slo_percentile} {v:.4g} ms is far past the SLO {opts.slo_ms:g} ms (> {FAR_PAST_SLO:g}x); sweep stopped"
+                note = (f"{label}: p{opts.slo_percentile} {v:.4g} ms is far past the SLO "
+                    f"{opts.slo_ms:g} ms (> {FAR_PAST_SLO:g}x); sweep stopped")
                 out.notes.append(note)
                 say(note)
                 break

@@ -50,7 +50,8 @@ from scaleplan.profile.stats import round_sig
 #: Latency bands by bound (low, high factors on the estimated latency). Compute and mixed: set
 #: to what the validation's training pairs show (tests/data/estimate_validation, docs/
 #: benchmarks.md); memory: not covered by the validation set, kept as before.
-BANDS = {"memory": (0.8, 1.35), "compute": (0.75, 1.35), "mixed": (0.75, 1.35), "unknown": (0.6, 1.8)}
+BANDS = {"memory": (0.8, 1.35), "compute": (0.75, 1.35), "mixed": (0.75, 1.35),
+    "unknown": (0.6, 1.8)}
 #: Fraction of the served dtype's dense peak a generation's parts reach on the same model,
 #: relative to Ampere. Chosen on the training two-thirds of the validation set (published
 #: MLPerf Offline results, see docs/benchmarks.md); one factor per architecture generation,
@@ -97,7 +98,8 @@ DEFAULT_PCIE_GEN = 3
 FP32_OF_FP16_TENSOR = 0.25
 #: Percentile multipliers of p50 for estimated GPU points (a dedicated GPU replica's tail).
 GPU_TAIL = {"p90": 1.1, "p95": 1.2, "p99": 1.5, "mean": 1.05}
-_DTYPE_BYTES = {"float32": 4, "float": 4, "float16": 2, "half": 2, "bfloat16": 2, "int8": 1, "uint8": 1, "int64": 8, "long": 8, "int32": 4, "float64": 8}
+_DTYPE_BYTES = {"float32": 4, "float": 4, "float16": 2, "half": 2, "bfloat16": 2, "int8": 1,
+    "uint8": 1, "int64": 8, "long": 8, "int32": 4, "float64": 8}
 GPU_DTYPES = ("float16", "bfloat16", "int8", "float8", "float32")
 
 
@@ -114,7 +116,8 @@ class TransferOptions:
     gpu_dtype: str | None = None
 
     def fixed_overhead_ms(self) -> float:
-        return self.overhead_ms if self.overhead_ms is not None else KERNELS_PER_FORWARD * LAUNCH_US / 1000.0 + HOST_MS
+        return (self.overhead_ms if self.overhead_ms is not None
+            else KERNELS_PER_FORWARD * LAUNCH_US / 1000.0 + HOST_MS)
 
 
 @dataclass
@@ -136,28 +139,36 @@ def generation_efficiency(acc: Accelerator) -> tuple[float, str | None, bool]:
 def _scale(p: Percentiles | None, s: float) -> Percentiles | None:
     if p is None:
         return None
-    return Percentiles(p50=round_sig(p.p50 * s), p90=round_sig(p.p90 * s), p95=round_sig(p.p95 * s), p99=round_sig(p.p99 * s), mean=round_sig(p.mean * s) if p.mean is not None else None)
+    return Percentiles(p50=round_sig(p.p50 * s), p90=round_sig(p.p90 * s), p95=round_sig(p.p95 * s),
+        p99=round_sig(p.p99 * s), mean=round_sig(p.mean * s) if p.mean is not None else None)
 
 
 def _bound(f: float) -> str:
     return "memory" if f < 0.4 else "compute" if f > 0.6 else "mixed"
 
 
-def _from_gpu(points: list[Measurement], src: Accelerator, dst: Accelerator, dtype: str | None, warnings: list[str], *, flops: float | None = None, weights_gib: float | None = None) -> list[Measurement]:
+def _from_gpu(points: list[Measurement], src: Accelerator, dst: Accelerator, dtype: str | None,
+        warnings: list[str], *, flops: float | None = None,
+        weights_gib: float | None = None) -> list[Measurement]:
     bw_s, bw_d = src.memory_bandwidth_gbs, dst.memory_bandwidth_gbs
     pk_s, label, proxy_s = peak_with_proxy(src, dtype)
     pk_d, label_d, proxy_d = peak_with_proxy(dst, dtype)
     if bw_s is None or bw_d is None:
-        warnings.append(f"{dst.name}: no memory bandwidth for {src.name if bw_s is None else dst.name} in the catalog; not estimated")
+        warnings.append(f"{dst.name}: no memory bandwidth for "
+            f"{src.name if bw_s is None else dst.name} in the catalog; not estimated")
         return []
     compute_known = pk_s is not None and pk_d is not None
     fp_proxy = (dtype or "float32") not in ("float16", "bfloat16", "int8", "uint8", *FP8_DTYPES)
     peak_proxy = proxy_s or proxy_d
     mixed_dtype = compute_known and label != label_d
     if mixed_dtype:
-        peak_proxy = (peak_proxy + "; " if peak_proxy else "") + f"{src.name} has a {label} peak, {dst.name} only {label_d}: the ratio mixes dtypes"
+        peak_proxy = (peak_proxy + "; " if peak_proxy
+            else "") + (f"{src.name} has a {label} peak, {dst.name} only {label_d}: the ratio "
+            "mixes dtypes")
     if not compute_known:
-        warnings.append(f"{dst.name}: no {label} peak for {src.name if pk_s is None else dst.name} in the catalog and no documented proxy: compute scaled by the bandwidth ratio (wide band)")
+        warnings.append(f"{dst.name}: no {label} peak for {src.name if pk_s is None else dst.name} "
+            "in the catalog and no documented proxy: compute scaled by the bandwidth "
+            "ratio (wide band)")
     eff_s, gen_s, cal_s = generation_efficiency(src)
     eff_d, gen_d, cal_d = generation_efficiency(dst)
     calibrated = cal_s and cal_d
@@ -180,10 +191,13 @@ def _from_gpu(points: list[Measurement], src: Accelerator, dst: Accelerator, dty
         if compute_known:
             assert pk_s is not None and pk_d is not None
             r_cmp = (pk_s * eff_s) / (pk_d * eff_d)
-            how = f"bandwidth {bw_s:g}->{bw_d:g} GB/s, {label} peak {pk_s:g}->{pk_d:g} TFLOPS x efficiency {eff_s:g} ({gen_s or '?'})->{eff_d:g} ({gen_d or '?'})"
+            how = (f"bandwidth {bw_s:g}->{bw_d:g} GB/s, {label} peak {pk_s:g}->{pk_d:g} TFLOPS x "
+                f"efficiency {eff_s:g} ({gen_s or '?'})->{eff_d:g} ({gen_d or '?'})")
         else:
             r_cmp = r_mem
-            how = f"bandwidth {bw_s:g}->{bw_d:g} GB/s (no {label} peak for {src.name if pk_s is None else dst.name} in the catalog and no proxy: bandwidth ratio used for compute too)"
+            how = (f"bandwidth {bw_s:g}->{bw_d:g} GB/s (no {label} peak for "
+                f"{src.name if pk_s is None else dst.name} in the catalog and no proxy: bandwidth "
+                "ratio used for compute too)")
         s = (1 - f) * r_mem + f * r_cmp
         tight = compute_known and not fp_proxy and not peak_proxy and calibrated
         low, high = BANDS[bound] if tight else BANDS["unknown"]
@@ -192,11 +206,15 @@ def _from_gpu(points: list[Measurement], src: Accelerator, dst: Accelerator, dty
         if peak_proxy:
             how += f"; {peak_proxy}"
         if not calibrated:
-            how += f"; generation {'/'.join(g for g in (gen_s, gen_d) if g) or 'unknown'} not in the validation set: efficiency 1, wide band"
+            how += (f"; generation {'/'.join(g for g in (gen_s, gen_d) if g) or 'unknown'} not in "
+                "the validation set: efficiency 1, wide band")
         if p.peak_memory_gib is not None and p.peak_memory_gib > dst.memory_gib:
-            warnings.append(f"{dst.name}: batch {p.batch_size} is left out: it needs {p.peak_memory_gib:.3g} GiB, more than its {dst.memory_gib:g} GiB")
+            warnings.append(f"{dst.name}: batch {p.batch_size} is left out: it needs "
+                f"{p.peak_memory_gib:.3g} GiB, more than its {dst.memory_gib:g} GiB")
             continue
-        basis = f"roofline from {src.name} batch {p.batch_size} ({p.source} on {p.device}; GPU calibration): {bound}-bound (compute share {f:.2f}, {split}); {how}; latency x{s:.3g}"
+        basis = (f"roofline from {src.name} batch {p.batch_size} ({p.source} on {p.device}; GPU "
+            f"calibration): {bound}-bound (compute share {f:.2f}, {split}); {how}; "
+            f"latency x{s:.3g}")
         ttft = _scale(p.ttft_ms, r_cmp)
         tpot = _scale(p.tpot_ms, r_mem)
         lat = _scale(p.latency_ms, s)
@@ -228,7 +246,9 @@ def pcie_gbs(interconnect: str | None) -> tuple[float, str]:
     if m and int(m.group(1)) in PCIE_GBS:
         gen = int(m.group(1))
         return PCIE_GBS[gen], f"PCIe Gen{gen} ({PCIE_GBS[gen]:g} GB/s effective)"
-    return PCIE_GBS[DEFAULT_PCIE_GEN], f"PCIe Gen{DEFAULT_PCIE_GEN} x16 assumed ({PCIE_GBS[DEFAULT_PCIE_GEN]:g} GB/s effective; catalog interconnect {interconnect or 'unknown'!r} names no generation)"
+    return PCIE_GBS[DEFAULT_PCIE_GEN], (f"PCIe Gen{DEFAULT_PCIE_GEN} x16 assumed "
+        f"({PCIE_GBS[DEFAULT_PCIE_GEN]:g} GB/s effective; catalog interconnect "
+        f"{interconnect or 'unknown'!r} names no generation)")
 
 
 def input_bytes(input_shape: str | None, dtype: str | None) -> float | None:
@@ -244,7 +264,9 @@ def compute_efficiency(batch: int, large_batch: float = COMPUTE_EFF) -> float:
     return large_batch * batch / (batch + EFF_HALF_BATCH)
 
 
-def cpu_transfer_latency_ms(batch: int, *, flops: float, peak_tflops: float, bw_gbs: float, pcie: float, opts: TransferOptions, in_bytes: float) -> tuple[float, float, float, float, float]:
+def cpu_transfer_latency_ms(batch: int, *, flops: float, peak_tflops: float, bw_gbs: float,
+        pcie: float, opts: TransferOptions, in_bytes: float) -> tuple[float, float, float, float,
+        float]:
     """(total, compute, memory, transfer, fixed) ms of one batch on the target (pure)."""
     t_c = batch * flops / (compute_efficiency(batch, opts.compute_efficiency) * peak_tflops * 1e12) * 1000.0
     t_m = (opts.weights_gib or 0.0) * 2**30 / (opts.memory_efficiency * bw_gbs * 1e9) * 1000.0
@@ -253,18 +275,23 @@ def cpu_transfer_latency_ms(batch: int, *, flops: float, peak_tflops: float, bw_
     return fixed + t_x + max(t_c, t_m), t_c, t_m, t_x, fixed
 
 
-def _from_cpu(points: list[Measurement], dst: Accelerator, flops: float, dtype: str | None, opts: TransferOptions, warnings: list[str]) -> list[Measurement]:
-    gpu_dtype = (opts.gpu_dtype or (dtype if (dtype or "").lower() in GPU_DTYPES else None) or "float16").lower()
+def _from_cpu(points: list[Measurement], dst: Accelerator, flops: float, dtype: str | None,
+        opts: TransferOptions, warnings: list[str]) -> list[Measurement]:
+    gpu_dtype = (opts.gpu_dtype or (dtype if (dtype or "").lower() in GPU_DTYPES else None)
+        or "float16").lower()
     pk, label, proxy = peak_with_proxy(dst, "float16" if gpu_dtype == "float32" else gpu_dtype)
     bw = dst.memory_bandwidth_gbs
     if pk is None or bw is None:
-        missing = " and ".join(x for x, v in ((f"{label} peak", pk), ("memory bandwidth", bw)) if v is None)
-        warnings.append(f"{dst.name}: no {missing} in the catalog and no documented proxy, so CPU points cannot be transferred; not estimated (add the figure with --catalog)")
+        missing = " and ".join(x for x, v in ((f"{label} peak", pk), ("memory bandwidth", bw))
+            if v is None)
+        warnings.append(f"{dst.name}: no {missing} in the catalog and no documented proxy, so CPU "
+            "points cannot be transferred; not estimated (add the figure with --catalog)")
         return []
     if gpu_dtype == "float32":
         pk, label = pk * FP32_OF_FP16_TENSOR, f"FP32 (= {FP32_OF_FP16_TENSOR:g} x {label} tensor)"
     if opts.weights_gib is not None and opts.weights_gib > dst.memory_gib:
-        warnings.append(f"{dst.name}: weights {opts.weights_gib:g} GiB exceed its {dst.memory_gib:g} GiB; not estimated")
+        warnings.append(f"{dst.name}: weights {opts.weights_gib:g} GiB exceed its "
+            f"{dst.memory_gib:g} GiB; not estimated")
         return []
     pcie, pcie_how = pcie_gbs(dst.interconnect)
     ib = opts.input_bytes_per_sample
@@ -277,18 +304,24 @@ def _from_cpu(points: list[Measurement], dst: Accelerator, flops: float, dtype: 
         high *= UNKNOWN_WEIGHTS_WIDEN
     if proxy:
         high *= PROXY_WIDEN
-    fixed_how = f"--overhead-ms {opts.overhead_ms:g}" if opts.overhead_ms is not None else f"{KERNELS_PER_FORWARD} kernels x {LAUNCH_US:g} us + {HOST_MS:g} ms host"
+    fixed_how = (f"--overhead-ms {opts.overhead_ms:g}" if opts.overhead_ms is not None
+        else f"{KERNELS_PER_FORWARD} kernels x {LAUNCH_US:g} us + {HOST_MS:g} ms host")
     out: list[Measurement] = []
     for p in sorted(points, key=lambda m: m.batch_size):
         b = p.batch_size
-        t, t_c, t_m, t_x, fixed = cpu_transfer_latency_ms(b, flops=flops, peak_tflops=pk, bw_gbs=bw, pcie=pcie, opts=opts, in_bytes=ib)
+        t, t_c, t_m, t_x, fixed = cpu_transfer_latency_ms(b, flops=flops, peak_tflops=pk, bw_gbs=bw,
+            pcie=pcie, opts=opts, in_bytes=ib)
         f = t_c / (t_c + t_m) if t_c + t_m > 0 else 1.0
         bound = _bound(f)
         eff = compute_efficiency(b, opts.compute_efficiency)
         parts = [
-            f"transfer from CPU: low confidence (batch {b} ({p.source} on {p.device}) gives only the batch; the GPU time is modelled from specs)",
-            f"{flops:.4g} FLOP/sample at {eff:.1%} of {pk:g} {label} TFLOPS ({gpu_dtype} assumed{'' if opts.gpu_dtype else '; --gpu-dtype to change'}) = {t_c:.3g} ms",
-            f"weights {opts.weights_gib:g} GiB at {opts.memory_efficiency:.0%} of {bw:g} GB/s = {t_m:.3g} ms" if opts.weights_gib is not None else "weights unknown: memory term left out, band widened (--weights-gib)",
+            f"transfer from CPU: low confidence (batch {b} ({p.source} on {p.device}) gives only "
+                "the batch; the GPU time is modelled from specs)",
+            f"{flops:.4g} FLOP/sample at {eff:.1%} of {pk:g} {label} TFLOPS ({gpu_dtype} "
+                f"assumed{'' if opts.gpu_dtype else '; --gpu-dtype to change'}) = {t_c:.3g} ms",
+            f"weights {opts.weights_gib:g} GiB at {opts.memory_efficiency:.0%} of {bw:g} GB/s = "
+                f"{t_m:.3g} ms" if opts.weights_gib is not None
+                else "weights unknown: memory term left out, band widened (--weights-gib)",
             f"fixed {fixed:.3g} ms ({fixed_how}{f' + {opts.host_ms_per_sample:g} ms/sample host' if opts.host_ms_per_sample else ''}; {fixed / t:.0%} of the latency)",
             f"inputs {ib:g} B/sample ({ib_how}) over {pcie_how} = {t_x:.3g} ms",
             f"{bound}-bound device time; percentiles from the GPU tail model, not the CPU's",
@@ -308,7 +341,8 @@ def _from_cpu(points: list[Measurement], dst: Accelerator, flops: float, dtype: 
                 source="estimated",
                 gpus=p.gpus,
                 request_class=p.request_class,
-                estimate=Estimate(basis="; ".join(parts), bound=bound, low=low, high=round_sig(high, 3)),
+                estimate=Estimate(basis="; ".join(parts), bound=bound, low=low,
+                    high=round_sig(high, 3)),
             )
         )
     return out
@@ -351,16 +385,22 @@ def _host_work_caveat(
     return [HOST_WORK_WARNING.format(done=", ".join(done))]
 
 
-def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, flops_per_sample: float | None = None, options: TransferOptions | None = None) -> EstimateResult:
+def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *,
+        flops_per_sample: float | None = None,
+        options: TransferOptions | None = None) -> EstimateResult:
     """The input profile plus estimated points for each target accelerator (pure)."""
     if not targets:
-        raise option_error([Problem("--accelerators", "no accelerator given", hint="e.g. --accelerators L4,A10G,H100")])
+        raise option_error([Problem("--accelerators", "no accelerator given",
+            hint="e.g. --accelerators L4,A10G,H100")])
     opts = options or TransferOptions()
     if opts.gpu_dtype is not None and opts.gpu_dtype.lower() not in GPU_DTYPES:
-        raise option_error([Problem("--gpu-dtype", f"unknown dtype {opts.gpu_dtype!r}", hint=f"one of {', '.join(GPU_DTYPES)}")])
-    for name, v in (("--compute-efficiency", opts.compute_efficiency), ("--memory-efficiency", opts.memory_efficiency)):
+        raise option_error([Problem("--gpu-dtype", f"unknown dtype {opts.gpu_dtype!r}",
+            hint=f"one of {', '.join(GPU_DTYPES)}")])
+    for name, v in (("--compute-efficiency", opts.compute_efficiency),
+            ("--memory-efficiency", opts.memory_efficiency)):
         if not 0 < v <= 1:
-            raise option_error([Problem(name, f"{v:g} is not a fraction of peak", hint="a number in (0, 1], e.g. 0.5")])
+            raise option_error([Problem(name, f"{v:g} is not a fraction of peak",
+                hint="a number in (0, 1], e.g. 0.5")])
     warnings: list[str] = []
     resolved: list[Accelerator] = []
     problems: list[Problem] = []
@@ -370,7 +410,9 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
         if acc is None:
             from scaleplan.names import unknown_accelerator_hint
 
-            hint = "estimates are for accelerators; measure the CPU instead" if canonical == "CPU" else unknown_accelerator_hint(name, catalog.accelerator_names(), ", and give that file with --catalog")
+            hint = ("estimates are for accelerators; measure the CPU instead" if canonical == "CPU"
+                else unknown_accelerator_hint(name, catalog.accelerator_names(),
+                ", and give that file with --catalog"))
             problems.append(Problem("--accelerators", f"unknown accelerator {name!r}", hint=hint))
         else:
             resolved.append(acc)
@@ -384,14 +426,17 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
     cpu_pts = [m for m in basis_pts if m.accelerator == "CPU"]
     flops = flops_per_sample or profile.metadata.flops_per_sample
     if not gpu_groups and not cpu_pts:
-        raise ProfileError(None, message="the profile has no measured point on a known accelerator or the CPU to estimate from", hint="profile the model on a GPU or the CPU first (scaleplan profile TARGET)")
+        raise ProfileError(None, message="the profile has no measured point on a known accelerator "
+            "or the CPU to estimate from", hint="profile the model on a GPU or the CPU first "
+            "(scaleplan profile TARGET)")
     if not gpu_groups and flops is None:
         raise ProfileError(None, message="the profile has only CPU points and no FLOPs per sample: "
             "a CPU-to-GPU transfer needs the model's FLOPs", hint="profile on a GPU (one GPU point "
             "calibrates the roofline), profile a torch model (FLOPs are counted), or pass "
             "--flops-per-sample")
     weights = opts.weights_gib if opts.weights_gib is not None else profile.metadata.weights_gib
-    in_bytes = opts.input_bytes_per_sample if opts.input_bytes_per_sample is not None else input_bytes(profile.metadata.input_shape, profile.metadata.dtype)
+    in_bytes = (opts.input_bytes_per_sample if opts.input_bytes_per_sample is not None
+        else input_bytes(profile.metadata.input_shape, profile.metadata.dtype))
     cpu_opts = TransferOptions(
         overhead_ms=opts.overhead_ms,
         compute_efficiency=opts.compute_efficiency,
@@ -405,7 +450,8 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
     new: list[Measurement] = []
     done: list[str] = []
     for dst in resolved:
-        if any(m.accelerator == dst.name and m.source in ("measured", "imported") for m in profile.measurements):
+        if any(m.accelerator == dst.name and m.source in ("measured", "imported")
+                for m in profile.measurements):
             warnings.append(f"{dst.name}: already measured in the profile; not estimated")
             continue
         pts: list[Measurement] = []
@@ -416,7 +462,8 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
             for m in gpu_groups[src_name]:
                 groups[(m.gpus, m.request_class)].append(m)
             for key in sorted(groups, key=lambda k: (k[0], k[1] or "")):
-                pts += _from_gpu(groups[key], src, dst, profile.metadata.dtype, warnings, flops=flops, weights_gib=weights)
+                pts += _from_gpu(groups[key], src, dst, profile.metadata.dtype, warnings,
+                    flops=flops, weights_gib=weights)
         else:
             assert flops is not None
             pts = _from_cpu(cpu_pts, dst, flops, profile.metadata.dtype, cpu_opts, warnings)
@@ -425,12 +472,16 @@ def estimate_profile(profile: Profile, targets: list[str], catalog: Catalog, *, 
         new += pts
     warnings += _endpoint_caveat(profile, src_name, done)
     warnings += _host_work_caveat(profile, src_name, done, opts)
-    keep = [m for m in profile.measurements if not (m.source == "estimated" and m.accelerator in done)]
+    keep = [m for m in profile.measurements
+        if not (m.source == "estimated" and m.accelerator in done)]
     notes = list(profile.metadata.notes)
     if done:
-        how = src_name or "CPU points and counted FLOPs (transfer from CPU: low confidence; fixed overhead, efficiency ramp and PCIe inputs modelled)"
-        notes.append(f"estimated {', '.join(done)} from {how} (roofline; see each point's estimate.basis)")
-    meta = profile.metadata.model_copy(update={"notes": tuple(notes), "flops_per_sample": flops, "weights_gib": weights})
+        how = src_name or ("CPU points and counted FLOPs (transfer from CPU: low confidence; fixed "
+            "overhead, efficiency ramp and PCIe inputs modelled)")
+        notes.append(f"estimated {', '.join(done)} from {how} (roofline; see each point's "
+            "estimate.basis)")
+    meta = profile.metadata.model_copy(update={"notes": tuple(notes), "flops_per_sample": flops,
+        "weights_gib": weights})
     if not new and not keep:
         raise ProfileError(None, message="no point could be estimated", hint="; ".join(warnings))
     return EstimateResult(profile=Profile(metadata=meta, measurements=sorted_measurements([*keep, *new])), warnings=warnings)

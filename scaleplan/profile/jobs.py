@@ -30,7 +30,8 @@ MARKER = "# --- scaleplan profile result ---"
 
 # options of `profile run` that the Job sets itself (value-taking)
 _DROP_WITH_VALUE = {
-    "--emit-jobs", "--accelerators", "--image", "--namespace", "--catalog", "--device", "--out", "-o",
+    "--emit-jobs", "--accelerators", "--image", "--namespace", "--catalog", "--device", "--out",
+        "-o",
 }
 
 
@@ -85,7 +86,8 @@ def canonical_accelerators(cat: Catalog, accelerators: Sequence[str]) -> list[st
         if canonical is None:
             from scaleplan.names import unknown_accelerator_hint
 
-            hint = unknown_accelerator_hint(a, cat.accelerator_names(), ", and give that file with --catalog; or measure on cpu")
+            hint = unknown_accelerator_hint(a, cat.accelerator_names(),
+                ", and give that file with --catalog; or measure on cpu")
             problems.append(Problem("--accelerators", f"unknown accelerator {a!r}", hint=hint))
             continue
         if canonical not in names:
@@ -117,7 +119,8 @@ def _jobs(
     files: dict[str, str] = {}
     for acc in canonical:
         files[f"profile-{_dns(acc)}.yaml"] = dump_yaml(
-            _job(cat, acc, target, image=image, namespace=namespace, gpus=gpus, extra_args=extra_args)
+            _job(cat, acc, target, image=image, namespace=namespace, gpus=gpus,
+                extra_args=extra_args)
         )
     files["kustomization.yaml"] = dump_yaml({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": sorted(k for k in files if k != "kustomization.yaml")})
     return dict(sorted(files.items()))
@@ -156,13 +159,15 @@ def _resources(gpus: int, threads: int | None) -> dict[str, Any]:
     }
 
 
-def _job(cat: Catalog, canonical: str, target: str, *, image: str, namespace: str, gpus: int, extra_args: Sequence[str]) -> dict[str, Any]:
+def _job(cat: Catalog, canonical: str, target: str, *, image: str, namespace: str, gpus: int,
+        extra_args: Sequence[str]) -> dict[str, Any]:
     """One accelerator's Job: non-root (uid 65532), no privilege escalation, seccomp
     RuntimeDefault, read-only root filesystem with an emptyDir at /tmp (the profile's file and
     HOME's caches), /dev/shm in memory for several GPUs (NCCL), CPU and memory limits."""
     job_name = f"scaleplan-profile-{_dns(canonical)}"
     out_file = f"/tmp/profile-{_dns(canonical)}.yaml"
-    labels = {"app.kubernetes.io/name": "scaleplan-profile", "app.kubernetes.io/managed-by": "scaleplan", "scaleplan.dev/accelerator": _dns(canonical)}
+    labels = {"app.kubernetes.io/name": "scaleplan-profile",
+        "app.kubernetes.io/managed-by": "scaleplan", "scaleplan.dev/accelerator": _dns(canonical)}
     cpu = canonical == "CPU"
     args = list(extra_args)
     threads = None
@@ -206,12 +211,16 @@ def _job(cat: Catalog, canonical: str, target: str, *, image: str, namespace: st
         # type, as render selects them (GKE's A3 Mega, Azure's PCIe parts)
         variants = [acc, *(with_row_labels(acc, r) for r in cat.rows if r.accelerator == canonical)]
         terms = []
-        for key, field in (("nvidia.com/gpu.product", "gpu_product"), ("cloud.google.com/gke-accelerator", "gke_accelerator"), ("karpenter.k8s.aws/instance-gpu-name", "karpenter_gpu_name")):
+        for key, field in (("nvidia.com/gpu.product", "gpu_product"),
+                ("cloud.google.com/gke-accelerator", "gke_accelerator"),
+                ("karpenter.k8s.aws/instance-gpu-name", "karpenter_gpu_name")):
             values = list(dict.fromkeys(v for v in (getattr(x, field) for x in variants) if v))
             if values:
                 terms.append({"matchExpressions": [{"key": key, "operator": "In", "values": values}]})
         if not terms:
-            raise InputError(None, [Problem("--accelerators", f"{canonical}: the catalog has no node label for it", hint="add gpu_product / gke_accelerator / karpenter_gpu_name to its specs in a catalog file")])
+            raise InputError(None, [Problem("--accelerators", f"{canonical}: the catalog has no "
+                "node label for it", hint="add gpu_product / gke_accelerator / karpenter_gpu_name "
+                "to its specs in a catalog file")])
         pod["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
         pod["tolerations"] = [{"key": acc.k8s_resource, "operator": "Exists", "effect": "NoSchedule"}]
     pod["containers"] = [container]
@@ -220,7 +229,8 @@ def _job(cat: Catalog, canonical: str, target: str, *, image: str, namespace: st
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {"name": job_name, "namespace": namespace, "labels": labels},
-        "spec": {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400, "activeDeadlineSeconds": 7200, "template": {"metadata": {"labels": labels}, "spec": pod}},
+        "spec": {"backoffLimit": 0, "ttlSecondsAfterFinished": 86400, "activeDeadlineSeconds": 7200,
+            "template": {"metadata": {"labels": labels}, "spec": pod}},
     }
 
 
@@ -256,7 +266,8 @@ def image_path_notes(target: str) -> list[str]:
 
 def not_job_files(folder: Path) -> list[Path]:
     """The entries of an ``--emit-jobs`` folder that :func:`render_jobs` did not write."""
-    return [p for p in sorted(folder.iterdir()) if not (p.name.startswith("profile-") or p.name == "kustomization.yaml")]
+    return [p for p in sorted(folder.iterdir())
+        if not (p.name.startswith("profile-") or p.name == "kustomization.yaml")]
 
 
 class EmittedJobs(NamedTuple):

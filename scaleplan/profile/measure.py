@@ -122,7 +122,9 @@ class SweepOptions:
     plateau_gain: float = 0.03
 
     def rule(self) -> StopRule:
-        return StopRule(time_budget_s=self.time_budget_s, stable_windows=self.stable_windows, stability=self.stability, target_ci=self.target_ci, min_samples=self.min_samples, min_span_s=self.min_span_s)
+        return StopRule(time_budget_s=self.time_budget_s, stable_windows=self.stable_windows,
+            stability=self.stability, target_ci=self.target_ci, min_samples=self.min_samples,
+            min_span_s=self.min_span_s)
 
 
 @dataclass
@@ -165,16 +167,19 @@ def run_sweep(
     return res
 
 
-def _sweep(workload: Workload, opts: SweepOptions, device_info: Callable[[str], DeviceInfo], prog: Progress, on_point: Callable[[SweepResult], None] | None, res: SweepResult) -> None:
+def _sweep(workload: Workload, opts: SweepOptions, device_info: Callable[[str], DeviceInfo],
+        prog: Progress, on_point: Callable[[SweepResult], None] | None, res: SweepResult) -> None:
     try:
         for device in opts.devices:
             _sweep_device(workload, opts, device, device_info(device), prog, on_point, res)
     except KeyboardInterrupt:
         res.interrupted = True
-        res.notes.append(f"interrupted (Ctrl-C) after {counted(len(res.measurements), 'measurement')}; the sweep is incomplete")
+        res.notes.append("interrupted (Ctrl-C) after "
+            f"{counted(len(res.measurements), 'measurement')}; the sweep is incomplete")
 
 
-def _sweep_device(workload: Workload, opts: SweepOptions, device: str, info: DeviceInfo, prog: Progress, on_point: Callable[[SweepResult], None] | None, res: SweepResult) -> None:
+def _sweep_device(workload: Workload, opts: SweepOptions, device: str, info: DeviceInfo,
+        prog: Progress, on_point: Callable[[SweepResult], None] | None, res: SweepResult) -> None:
     """One device: the first pass over its batch sizes, the interleaved windows, the notes."""
     res.devices.append(info)
     batches = _device_batches(workload, opts, res)
@@ -183,12 +188,14 @@ def _sweep_device(workload: Workload, opts: SweepOptions, device: str, info: Dev
     memory = memory_for(device, workload)
     rss_base = host_rss_gib() if device == "cpu" else None
     meter = HostMeter()
-    kept = _first_pass(workload, opts, device, info.accelerator, timer, memory, meter, batches, rss_base, res, prog, on_point)
+    kept = _first_pass(workload, opts, device, info.accelerator, timer, memory, meter, batches,
+        rss_base, res, prog, on_point)
     _interleave(workload, opts, device, info.accelerator, timer, meter, kept, res, prog, on_point)
     rule = opts.rule()
     sweep = _sweep_others(kept)
     for _, pt, threads in kept:
-        res.notes.extend(point_notes(device, pt, rule, opts.contention_ratio, _busy_limit(opts, meter, threads), sweep))
+        res.notes.extend(point_notes(device, pt, rule, opts.contention_ratio,
+            _busy_limit(opts, meter, threads), sweep))
     prog.device_done(device)
     free_cuda(device)
 
@@ -217,7 +224,9 @@ def _device_batches(workload: Workload, opts: SweepOptions, res: SweepResult) ->
     batches = list(opts.batch_sizes or default_batches(opts.max_batch))
     if workload.fixed_batch is not None:
         if opts.batch_sizes and batches != [workload.fixed_batch]:
-            res.notes.append(f"{workload.target}: the graph's batch axis is fixed at {workload.fixed_batch}; only that batch size was measured (export the model with a dynamic batch axis to measure others)")
+            res.notes.append(f"{workload.target}: the graph's batch axis is fixed at "
+                f"{workload.fixed_batch}; only that batch size was measured (export the model with "
+                "a dynamic batch axis to measure others)")
         batches = [workload.fixed_batch]
     return batches
 
@@ -246,11 +255,16 @@ def _first_pass(
         if point is None:
             break
         threads = _point_threads(workload, opts, device)
-        m = to_measurement(point, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=_busy_limit(opts, meter, threads), sweep_others=_sweep_others([*kept, (0, point, threads)]))
+        m = to_measurement(point, device=device, accelerator=accelerator, threads=threads,
+            contention_ratio=opts.contention_ratio,
+            contention_cpus=_busy_limit(opts, meter, threads),
+            sweep_others=_sweep_others([*kept, (0, point, threads)]))
         res.measurements.append(m)
         kept.append((len(res.measurements) - 1, point, threads))
         if point.calls_per_sample > 1:
-            res.notes.append(f"{device}: batch {bs}: calls under {opts.sample_floor_s * 1000:g} ms were timed {point.calls_per_sample} at a time; its latency percentiles are of {point.calls_per_sample}-call averages")
+            res.notes.append(f"{device}: batch {bs}: calls under {opts.sample_floor_s * 1000:g} ms "
+                f"were timed {point.calls_per_sample} at a time; its latency percentiles are of "
+                f"{point.calls_per_sample}-call averages")
         note = _stop_note(opts, device, batches, i, m, plateau, rss_base)
         if note:
             res.notes.append(note)
@@ -262,7 +276,9 @@ def _first_pass(
     return kept
 
 
-def _first_point(workload: Workload, opts: SweepOptions, device: str, timer: Timer, memory: MemoryProbe, meter: HostMeter | None, batches: list[int], i: int, res: SweepResult, prog: Progress) -> PointResult | None:
+def _first_point(workload: Workload, opts: SweepOptions, device: str, timer: Timer,
+        memory: MemoryProbe, meter: HostMeter | None, batches: list[int], i: int, res: SweepResult,
+        prog: Progress) -> PointResult | None:
     """Batch ``batches[i]``'s first-pass share, or None (with a note) when it ran out of
     memory or failed after an earlier point of the device was measured (the device's sweep
     stops there); a failure at the device's first point is a ProfileError."""
@@ -280,7 +296,8 @@ def _first_point(workload: Workload, opts: SweepOptions, device: str, timer: Tim
     except Exception as exc:
         free_cuda(device)
         if is_oom(exc):
-            oom_note = f"{device}: out of memory at batch {bs}; batch ceiling {batches[i - 1] if i else 'below 1'}"
+            oom_note = (f"{device}: out of memory at batch {bs}; batch ceiling "
+                f"{batches[i - 1] if i else 'below 1'}")
             res.notes.append(oom_note)
             prog.point_done(device, None, oom_note)
             return None
@@ -288,7 +305,9 @@ def _first_point(workload: Workload, opts: SweepOptions, device: str, timer: Tim
         if not any(m.device == device for m in res.measurements):
             factory = workload.framework in ("torch", "python")  # else a model file
             what = "the factory's inputs" if factory else "the inputs the file was exported for"
-            raise ProfileError(None, message=f"{workload.target}: running the model on {device} at batch {bs} raised {msg}", hint=f"check {what} (--input-shape, --dtype) with a plain Python call first") from None
+            raise ProfileError(None, message=f"{workload.target}: running the model on {device} at "
+                f"batch {bs} raised {msg}", hint=f"check {what} (--input-shape, --dtype) with a "
+                "plain Python call first") from None
         fail_note = f"{device}: batch {bs} failed ({msg}); sweep stopped there"
         res.notes.append(fail_note)
         prog.point_done(device, None, fail_note)
@@ -300,7 +319,8 @@ def _point_threads(workload: Workload, opts: SweepOptions, device: str) -> int |
     this process may use); None on GPUs."""
     if device != "cpu":
         return None
-    return opts.threads or (workload.get_threads() if workload.get_threads else None) or cpu_threads()
+    return opts.threads or (workload.get_threads() if workload.get_threads
+        else None) or cpu_threads()
 
 
 @dataclass
@@ -320,30 +340,36 @@ class _Plateau:
         return self.stalls >= 2
 
 
-def _stop_note(opts: SweepOptions, device: str, batches: list[int], i: int, m: Measurement, plateau: _Plateau, rss_base: float | None) -> str | None:
+def _stop_note(opts: SweepOptions, device: str, batches: list[int], i: int, m: Measurement,
+        plateau: _Plateau, rss_base: float | None) -> str | None:
     """Why the first pass stops after batch ``batches[i]`` (the SLO is exceeded, throughput
     stopped growing, the next batch would not fit in host memory), or None to go on."""
     bs = batches[i]
     note: str | None = None
     if opts.slo_ms is not None and m.latency_ms.at(opts.slo_percentile) > opts.slo_ms:
         # the first window's figure; the table pools every window (UX trial 35)
-        note = f"{device}: batch {bs} p{opts.slo_percentile} {m.latency_ms.at(opts.slo_percentile):.4g} ms in its first window exceeds the SLO {opts.slo_ms:g} ms; larger batches are left out"
+        note = (f"{device}: batch {bs} p{opts.slo_percentile} "
+            f"{m.latency_ms.at(opts.slo_percentile):.4g} ms in its first window exceeds the SLO "
+            f"{opts.slo_ms:g} ms; larger batches are left out")
     elif opts.batch_sizes is None and opts.stop_at_plateau:
         # the fast calls' rate: one window's sustained rate is too noisy to stop on
         quiet = m.throughput_quiet_rps or m.throughput_rps
         if plateau.stalled(quiet) and i + 1 < len(batches):
-            note = f"{device}: throughput stopped growing by batch {bs} (two doublings under +{opts.plateau_gain:.0%}); larger batches are left out"
+            note = (f"{device}: throughput stopped growing by batch {bs} (two doublings under "
+                f"+{opts.plateau_gain:.0%}); larger batches are left out")
     if note is None and device == "cpu" and i + 1 < len(batches) and m.peak_memory_gib is not None:
         avail = host_available_gib()
         # only what the point added to the process scales with the batch (the
         # runtime, libraries and the caller's own memory do not)
         grown = max(0.0, m.peak_memory_gib - (rss_base or 0.0))
         if avail is not None and grown * (batches[i + 1] / bs - 1) > avail * 0.8:
-            note = f"cpu: batch {batches[i + 1]} would likely exceed free host memory ({avail:.1f} GiB); memory ceiling at batch {bs}"
+            note = (f"cpu: batch {batches[i + 1]} would likely exceed free host memory "
+                f"({avail:.1f} GiB); memory ceiling at batch {bs}")
     return note
 
 
-def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, meter: HostMeter | None, bs: int, opts: SweepOptions, busy: float) -> PointResult:
+def _measure_first(run: Runner, timer: Timer, memory: MemoryProbe, meter: HostMeter | None, bs: int,
+        opts: SweepOptions, busy: float) -> PointResult:
     """The first pass's share of a point: warm-up, peak memory and one window (or, without
     interleaving, the whole point), enough to decide the batch list (SLO, plateau, memory
     ceiling). With interleaving the rest is measured in windows taken in turn."""
@@ -394,7 +420,8 @@ def _interleave(
     if not opts.interleave:
         return
     rule = opts.rule()
-    active = [j for j, (_, pt, _) in enumerate(kept) if not pt.settled and pt.timed_s < opts.time_budget_s]
+    active = [j for j, (_, pt, _) in enumerate(kept) if not pt.settled
+        and pt.timed_s < opts.time_budget_s]
     if not active:
         return
     total_s = sum(max(0.0, opts.time_budget_s - kept[j][1].timed_s) for j in active)
@@ -402,7 +429,8 @@ def _interleave(
     runners: dict[int, Runner] = {}
     cache = device == "cpu"
     # a call's typical duration (median of the first pass): short calls get an untimed re-warm
-    typical = {j: percentile(sorted(kept[j][1].samples_s), 50) * kept[j][1].calls_per_sample for j in active}
+    typical = {j: percentile(sorted(kept[j][1].samples_s), 50) * kept[j][1].calls_per_sample
+        for j in active}
     last_write = clock()
     order = random.Random(0)
 
@@ -410,7 +438,9 @@ def _interleave(
         sweep = _sweep_others(kept)  # once per publication, not per point
         for j in js:
             idx, pt, threads = kept[j]
-            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator, threads=threads, contention_ratio=opts.contention_ratio, contention_cpus=_busy_limit(opts, meter, threads), sweep_others=sweep)
+            res.measurements[idx] = to_measurement(pt, device=device, accelerator=accelerator,
+                threads=threads, contention_ratio=opts.contention_ratio,
+                contention_cpus=_busy_limit(opts, meter, threads), sweep_others=sweep)
 
     try:
         while active:
@@ -431,12 +461,14 @@ def _interleave(
                     raise
                 except Exception as exc:
                     free_cuda(device)
-                    res.notes.append(f"{device}: a window at batch {bs} failed ({type(exc).__name__}); every point keeps what was measured before")
+                    res.notes.append(f"{device}: a window at batch {bs} failed "
+                        f"({type(exc).__name__}); every point keeps what was measured before")
                     return
                 pt.add_window(samples, w)
                 prog.refine_advance(device, w.elapsed_s)
                 pt.settled = rule.settled(pt)  # re-read: a contended point goes on measuring
-                if (pt.settled and not _contended(opts, meter, kept, j)) or pt.timed_s >= opts.time_budget_s:
+                if ((pt.settled and not _contended(opts, meter, kept, j))
+                        or pt.timed_s >= opts.time_budget_s):
                     active.remove(j)
                     publish([j])
             if on_point is not None and clock() - last_write >= 2.0:
@@ -454,4 +486,5 @@ def _interleave(
 def describe(point: Measurement) -> str:
     ci = f" +-{point.throughput_ci_rel:.1%}" if point.throughput_ci_rel is not None else ""
     lat, rate = point.latency_ms, figure(point.throughput_rps)  # as the table: never 1.166e+04
-    return f"{point.device} batch {point.batch_size}: p50 {figure(lat.p50)} ms, p99 {figure(lat.p99)} ms, {rate}/s{ci} ({point.samples} samples)"
+    return (f"{point.device} batch {point.batch_size}: p50 {figure(lat.p50)} ms, p99 "
+        f"{figure(lat.p99)} ms, {rate}/s{ci} ({point.samples} samples)")

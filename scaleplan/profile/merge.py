@@ -12,7 +12,8 @@ from scaleplan.profile.model import DeviceInfo, Measurement, Profile, ProfileMet
 
 def _key(m: Measurement) -> tuple[object, ...]:
     # an fp8 and a bf16 run at one concurrency are two points
-    return (m.accelerator, m.gpus, m.request_class, m.source, m.batch_size, m.concurrency, m.offered_rps, m.dtype, m.kv_cache_dtype)
+    return (m.accelerator, m.gpus, m.request_class, m.source, m.batch_size, m.concurrency,
+        m.offered_rps, m.dtype, m.kv_cache_dtype)
 
 
 def same_model(models: Iterable[str]) -> bool:
@@ -50,7 +51,8 @@ def _with_precision(prof: Profile) -> list[Measurement]:
     return [m if m.dtype else m.model_copy(update={"dtype": d}) for m in prof.measurements]
 
 
-def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None = None) -> tuple[Profile, list[str]]:
+def merge_profiles(profiles: Sequence[tuple[str, Profile]], *,
+        name: str | None = None) -> tuple[Profile, list[str]]:
     """All measurements of all files; a later file's point replaces an earlier one with the same
     (accelerator, gpus, request class, source, batch, concurrency, rate). Returns warnings too."""
     if not profiles:
@@ -68,13 +70,15 @@ def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None 
         for m in _with_precision(prof) if len(dtypes) > 1 else prof.measurements:
             k = _key(m)
             if k in points:
-                warnings.append(f"{file}: {m.accelerator} batch {m.batch_size} ({m.source}) replaces the point from {points[k][0]}")
+                warnings.append(f"{file}: {m.accelerator} batch {m.batch_size} ({m.source}) "
+                    f"replaces the point from {points[k][0]}")
             points[k] = (file, m)
         for d in prof.metadata.devices:
             devices[(d.device, d.name, d.accelerator, d.driver, d.cuda)] = d
         for fw, v in prof.metadata.frameworks.items():
             if fw in frameworks and frameworks[fw] != v:
-                warnings.append(f"{file}: {fw} {v} differs from {frameworks[fw]} in an earlier file; the first is kept")
+                warnings.append(f"{file}: {fw} {v} differs from {frameworks[fw]} in an earlier "
+                    "file; the first is kept")
                 continue
             frameworks.setdefault(fw, v)
         # each note names its file: the cluster Jobs' profiles all measure on cuda:0, so
@@ -98,8 +102,10 @@ def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None 
         devices=tuple(devices[k] for k in sorted(devices, key=lambda t: tuple(str(x) for x in t))),
         command=None,
         notes=tuple(notes),
-        flops_per_sample=next((p.metadata.flops_per_sample for _, p in profiles if p.metadata.flops_per_sample), None),
-        weights_gib=next((p.metadata.weights_gib for _, p in profiles if p.metadata.weights_gib), None),
+        flops_per_sample=next((p.metadata.flops_per_sample for _,
+            p in profiles if p.metadata.flops_per_sample), None),
+        weights_gib=next((p.metadata.weights_gib for _, p in profiles if p.metadata.weights_gib),
+            None),
     )
     llm = {f: dt for f, p in profiles if (dt := p.metadata.llm_precision())}
     if len(set(llm.values())) > 1:
@@ -110,5 +116,7 @@ def merge_profiles(profiles: Sequence[tuple[str, Profile]], *, name: str | None 
             "the points of the plan's precision"
         )
     elif len(dtypes) > 1:
-        warnings.append(f"the files use different dtypes ({', '.join(sorted(str(d) for d in dtypes))}); dtype left unset")
-    return Profile(metadata=meta, measurements=sorted_measurements(m for _, m in points.values())), warnings
+        warnings.append("the files use different dtypes "
+            f"({', '.join(sorted(str(d) for d in dtypes))}); dtype left unset")
+    return (Profile(metadata=meta, measurements=sorted_measurements(m for _, m in points.values())),
+        warnings)

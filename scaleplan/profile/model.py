@@ -47,8 +47,10 @@ class Percentiles(StrictModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> "Percentiles":
-        if not (self.p50 <= self.p90 + 1e-9 and self.p90 <= self.p95 + 1e-9 and self.p95 <= self.p99 + 1e-9):
-            raise ValueError(fix(f"percentiles must not decrease (p50 {self.p50} <= p90 {self.p90} <= p95 {self.p95} <= p99 {self.p99})", "check the measurement"))
+        if not (self.p50 <= self.p90 + 1e-9 and self.p90 <= self.p95 + 1e-9
+                and self.p95 <= self.p99 + 1e-9):
+            raise ValueError(fix(f"percentiles must not decrease (p50 {self.p50} <= p90 {self.p90} "
+                f"<= p95 {self.p95} <= p99 {self.p99})", "check the measurement"))
         return self
 
     def at(self, percentile: int) -> float:
@@ -58,40 +60,61 @@ class Percentiles(StrictModel):
 class Estimate(StrictModel):
     """How an estimated point was derived."""
 
-    basis: str = Field(description="Measured accelerator and batch the estimate was transferred from, and the method (roofline).")
+    basis: str = Field(description="Measured accelerator and batch the estimate was transferred "
+        "from, and the method (roofline).")
     bound: Literal["compute", "memory", "mixed", "unknown"] = "unknown"
-    low: float = Field(gt=0, description="Lower factor of the uncertainty band on latency (e.g. 0.8).")
-    high: float = Field(gt=0, description="Upper factor of the uncertainty band on latency (e.g. 1.3).")
-    ttft_low: float | None = Field(default=None, gt=0, description="LLM: lower factor of the band on TTFT, when it differs from low.")
-    ttft_high: float | None = Field(default=None, gt=0, description="LLM: upper factor of the band on TTFT, when it differs from high.")
+    low: float = Field(gt=0, description="Lower factor of the uncertainty band on "
+        "latency (e.g. 0.8).")
+    high: float = Field(gt=0, description="Upper factor of the uncertainty band on "
+        "latency (e.g. 1.3).")
+    ttft_low: float | None = Field(default=None, gt=0, description="LLM: lower factor of the band "
+        "on TTFT, when it differs from low.")
+    ttft_high: float | None = Field(default=None, gt=0, description="LLM: upper factor of the band "
+        "on TTFT, when it differs from high.")
 
 
 class Measurement(StrictModel):
-    device: str = Field(description="Device it ran on: cpu, cuda:0, an endpoint URL, or 'estimate'.")
+    device: str = (Field(description="Device it ran on: cpu, cuda:0, an endpoint URL, "
+        "or 'estimate'."))
     accelerator: str = Field(description="Canonical accelerator name (H200, L4, ...) or CPU.")
-    batch_size: int = Field(ge=1, le=MAX_BATCH, description="Batch size (or concurrency for endpoint sweeps).")
+    batch_size: int = Field(ge=1, le=MAX_BATCH, description="Batch size (or concurrency for "
+        "endpoint sweeps).")
     latency_ms: Percentiles
-    throughput_rps: float = Field(gt=0, le=MAX_RPS, description="Sustained requests (samples) per second at this point: completed over elapsed time. The optimizer plans on it.")
-    peak_memory_gib: float | None = Field(default=None, ge=0, le=MAX_GIB, description="Peak device memory (host RSS for CPU).")
+    throughput_rps: float = Field(gt=0, le=MAX_RPS, description="Sustained requests (samples) per "
+        "second at this point: completed over elapsed time. The optimizer plans on it.")
+    peak_memory_gib: float | None = Field(default=None, ge=0, le=MAX_GIB,
+        description="Peak device memory (host RSS for CPU).")
     source: Source = "measured"
-    gpus: int = Field(default=1, ge=1, le=64, description="Accelerators per replica (tensor parallel degree).")
-    threads: int | None = Field(default=None, ge=1, le=1_000_000, description="CPU threads used (CPU measurements).")
-    request_class: str | None = Field(default=None, description="Spec traffic class this point applies to; None = all.")
-    concurrency: int | None = Field(default=None, ge=1, le=MAX_BATCH, description="Endpoint sweeps: concurrent requests.")
-    offered_rps: float | None = Field(default=None, gt=0, le=MAX_RPS, description="Endpoint sweeps: offered request rate.")
+    gpus: int = Field(default=1, ge=1, le=64, description="Accelerators per replica (tensor "
+        "parallel degree).")
+    threads: int | None = Field(default=None, ge=1, le=1_000_000,
+        description="CPU threads used (CPU measurements).")
+    request_class: str | None = Field(default=None, description="Spec traffic class this point "
+        "applies to; None = all.")
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_BATCH,
+        description="Endpoint sweeps: concurrent requests.")
+    offered_rps: float | None = Field(default=None, gt=0, le=MAX_RPS,
+        description="Endpoint sweeps: offered request rate.")
     error_rate: float | None = Field(default=None, ge=0, le=1)
     ttft_ms: Percentiles | None = None
     tpot_ms: Percentiles | None = None
-    samples: int | None = Field(default=None, ge=1, description="Timed iterations behind the percentiles.")
-    ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% CI of the median latency.")
-    throughput_quiet_rps: float | None = Field(default=None, gt=0, le=MAX_RPS, description="Batch / the fast calls' time (0.1th percentile): what the model costs when nothing interferes. Not planned on.")
+    samples: int | None = Field(default=None, ge=1, description="Timed iterations behind the "
+        "percentiles.")
+    ci_rel: float | None = Field(default=None, ge=0, description="Relative half-width of the 95% "
+        "CI of the median latency.")
+    throughput_quiet_rps: float | None = Field(default=None, gt=0, le=MAX_RPS,
+        description="Batch / the fast calls' time (0.1th percentile): what the model costs when "
+        "nothing interferes. Not planned on.")
     throughput_ci_rel: float | None = Field(default=None, ge=0,
         description="Relative half-width of the 95% interval of the sustained throughput_rps: the "
         "t-interval of the mean over measurement windows; on a contended point the prediction "
         "interval of one window (where another run beside the same load can land).")
-    windows: int | None = Field(default=None, ge=1, description="Measurement windows behind throughput_rps.")
-    stable: bool | None = Field(default=None, description="The windows agreed within the stability threshold before the budget ran out.")
-    median_over_fast: float | None = Field(default=None, gt=0, description="Median call time / fast call time (1.0 on a quiet host).")
+    windows: int | None = Field(default=None, ge=1, description="Measurement windows behind "
+        "throughput_rps.")
+    stable: bool | None = Field(default=None, description="The windows agreed within the stability "
+        "threshold before the budget ran out.")
+    median_over_fast: float | None = Field(default=None, gt=0, description="Median call time / "
+        "fast call time (1.0 on a quiet host).")
     contended: bool | None = Field(default=None, description="Measured under contention: the "
         "median call, or the mean (sustained rate vs quiet rate), far above the fast calls, or "
         "other processes kept more than a quarter of the CPUs the point leaves free busy meanwhile "
@@ -100,9 +123,13 @@ class Measurement(StrictModel):
         "kept busy on average while the point was measured (Linux /proc/stat busy time, steal "
         "included, less this process's CPU time); None where it cannot be read.")
     estimate: Estimate | None = None
-    pipeline_parallel: int | None = Field(default=None, ge=1, le=64, description="LLM: pipeline-parallel degree of the replica (gpus = tensor x pipeline parallel); None = 1.")
-    input_tokens: int | None = Field(default=None, ge=1, description="LLM: prompt tokens per request at this point.")
-    output_tokens: int | None = Field(default=None, ge=1, description="LLM: completion tokens per request at this point.")
+    pipeline_parallel: int | None = Field(default=None, ge=1, le=64,
+        description="LLM: pipeline-parallel degree of the replica (gpus = tensor x pipeline "
+        "parallel); None = 1.")
+    input_tokens: int | None = Field(default=None, ge=1, description="LLM: prompt tokens per "
+        "request at this point.")
+    output_tokens: int | None = Field(default=None, ge=1, description="LLM: completion tokens per "
+        "request at this point.")
     lower_bound: bool | None = Field(default=None, description="True when the point's rate is a "
         "lower bound on capacity, never the capacity (an open-loop run that served less than it "
         "offered without a queue for most of it: its drain tail; docs/llm.md, Calibration).")
@@ -119,7 +146,8 @@ class Measurement(StrictModel):
         """The lower end of the sustained rate's 95 % CI (the rate itself when no CI is known)."""
         if self.throughput_ci_rel is None:
             return self.throughput_rps
-        return self.throughput_rps * max(0.0, 1.0 - self.throughput_ci_rel) or self.throughput_rps * 1e-3
+        return (self.throughput_rps * max(0.0, 1.0 - self.throughput_ci_rel)
+            or self.throughput_rps * 1e-3)
 
 
 class DeviceInfo(StrictModel):
@@ -135,8 +163,10 @@ class DeviceInfo(StrictModel):
 
 class ProfileMeta(StrictModel):
     model: str = Field(description="Model name.")
-    target: str | None = Field(default=None, description="What was profiled (factory, file or URL).")
-    kind: Literal["model", "endpoint", "llm-endpoint", "imported", "synthetic", "llm-estimate"] = "model"
+    target: str | None = (Field(default=None, description="What was profiled (factory, "
+        "file or URL)."))
+    kind: Literal["model", "endpoint", "llm-endpoint", "imported", "synthetic",
+        "llm-estimate"] = "model"
     dtype: str | None = None
     input_shape: str | None = None
     created: str | None = Field(default=None, description="ISO-8601 date and time of the run.")
@@ -144,12 +174,16 @@ class ProfileMeta(StrictModel):
     scaleplan_version: str | None = None
     frameworks: dict[str, str] = Field(default_factory=dict)
     devices: tuple[DeviceInfo, ...] = ()
-    command: str | None = Field(default=None, description="The command line that produced this profile.")
+    command: str | None = Field(default=None, description="The command line that produced "
+        "this profile.")
     notes: tuple[str, ...] = ()
     imported_from: str | None = None
-    flops_per_sample: float | None = Field(default=None, gt=0, description="Model FLOPs per sample (forward pass), when counted; used to transfer CPU points to GPUs.")
-    weights_gib: float | None = Field(default=None, ge=0, description="Size of the model's weights (parameters and buffers), when known.")
-    architecture: str | None = Field(default=None, description="LLM: the architecture preset or config.json the points were estimated for (`scaleplan profile llm`).")
+    flops_per_sample: float | None = Field(default=None, gt=0, description="Model FLOPs per sample "
+        "(forward pass), when counted; used to transfer CPU points to GPUs.")
+    weights_gib: float | None = Field(default=None, ge=0, description="Size of the model's weights "
+        "(parameters and buffers), when known.")
+    architecture: str | None = Field(default=None, description="LLM: the architecture preset or "
+        "config.json the points were estimated for (`scaleplan profile llm`).")
 
     def llm_precision(self) -> str | None:
         """``dtype`` when it names an LLM precision (bf16, fp8, ...; ignoring case and spaces),
@@ -172,7 +206,8 @@ class Profile(StrictModel):
     def accelerators(self) -> tuple[str, ...]:
         return tuple(sorted({m.accelerator for m in self.measurements}))
 
-    def points(self, accelerator: str, gpus: int | None = None, request_class: str | None = None) -> tuple[Measurement, ...]:
+    def points(self, accelerator: str, gpus: int | None = None,
+            request_class: str | None = None) -> tuple[Measurement, ...]:
         return tuple(
             m
             for m in self.measurements
@@ -182,7 +217,8 @@ class Profile(StrictModel):
         )
 
     def peak_memory_gib(self) -> float | None:
-        vals = [m.peak_memory_gib for m in self.measurements if m.peak_memory_gib is not None and m.accelerator != "CPU"]
+        vals = [m.peak_memory_gib for m in self.measurements if m.peak_memory_gib is not None
+            and m.accelerator != "CPU"]
         return min(vals) if vals else None
 
 
@@ -190,7 +226,8 @@ def profile_json_schema() -> dict[str, Any]:
     return format_json_schema(Profile, "profile", "scaleplan Profile v1")
 
 
-_RESULTS = {"vllm": "a vLLM", "aiperf": "an AIPerf", "genai-perf": "a GenAI-Perf", "melange": "a Mélange", "aibrix": "an AIBrix"}
+_RESULTS = {"vllm": "a vLLM", "aiperf": "an AIPerf", "genai-perf": "a GenAI-Perf",
+    "melange": "a Mélange", "aibrix": "an AIBrix"}
 
 
 def _refuse_benchmark_result(doc: Document) -> None:
@@ -204,9 +241,12 @@ def _refuse_benchmark_result(doc: Document) -> None:
     fmt = detect(doc.data)
     if fmt is None:
         return
-    gpu = "" if fmt in ("melange", "aibrix") else " --accelerator GPU (and --gpus N for tensor parallel)"
-    hint = f"convert it: scaleplan profile import {doc.file}{gpu} --out profile.yaml, and name profile.yaml"
-    raise ProfileError(doc.file, [Problem("", f"this is {_RESULTS[fmt]} benchmark result, not a profile", hint=hint)])
+    gpu = "" if fmt in ("melange", "aibrix") else (" --accelerator GPU (and --gpus N for "
+        "tensor parallel)")
+    hint = (f"convert it: scaleplan profile import {doc.file}{gpu} --out profile.yaml, and name "
+        "profile.yaml")
+    raise ProfileError(doc.file, [Problem("", f"this is {_RESULTS[fmt]} benchmark result, "
+        "not a profile", hint=hint)])
 
 
 def _newer_writer(doc: Document) -> str | None:

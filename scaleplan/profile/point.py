@@ -31,7 +31,9 @@ def calls_per_sample(call_s: float, sample_floor_s: float, cap: int = 10_000) ->
     return min(cap, math.ceil(sample_floor_s / call_s))
 
 
-def measure_window(run: Runner, timer: Timer, *, calls: int, window_s: float, limit_s: float, clock: Clock = time.perf_counter, meter: HostMeter | None = None) -> tuple[list[float], Window]:
+def measure_window(run: Runner, timer: Timer, *, calls: int, window_s: float, limit_s: float,
+        clock: Clock = time.perf_counter,
+        meter: HostMeter | None = None) -> tuple[list[float], Window]:
     """One window: timed samples of ``calls`` calls each, back to back, for ``window_s`` seconds
     of wall clock (at least one sample, at most ``limit_s``). Returns the per-call times and the
     window (calls completed, wall-clock seconds from the first call's start to the last's end,
@@ -44,8 +46,10 @@ def measure_window(run: Runner, timer: Timer, *, calls: int, window_s: float, li
         el = clock() - t0
         if el >= window_s or el >= limit_s:
             after = meter.read() if before is not None and meter is not None else None
-            others = (after[0] - before[0]) - (after[1] - before[1]) if before is not None and after is not None else None
-            return out, Window(calls=len(out) * calls, elapsed_s=el, end_s=t0 + el, others_cpu_s=others)
+            others = ((after[0] - before[0]) - (after[1] - before[1]) if before is not None
+                and after is not None else None)
+            return out, Window(calls=len(out) * calls, elapsed_s=el, end_s=t0 + el,
+                others_cpu_s=others)
 
 
 def _warm_up(run: Runner, timer: Timer, warm_budget: float, clock: Clock) -> list[float]:
@@ -84,17 +88,21 @@ def measure_point(
     budget)."""
     if memory is not None:
         memory.reset()
-    warm = _warm_up(run, timer, warmup_s if warmup_s is not None else min(0.2 * window_s, 2.0), clock)
+    warm = _warm_up(run, timer, warmup_s if warmup_s is not None else min(0.2 * window_s, 2.0),
+        clock)
     k = calls_per_sample(sorted(warm)[len(warm) // 2], sample_floor_s)
     point = PointResult(batch_size=batch_size, calls_per_sample=k)
-    rule = StopRule(time_budget_s=time_budget_s, stable_windows=stable_windows, stability=stability, target_ci=target_ci, min_samples=min_samples, min_span_s=min_span_s)
+    rule = StopRule(time_budget_s=time_budget_s, stable_windows=stable_windows, stability=stability,
+        target_ci=target_ci, min_samples=min_samples, min_span_s=min_span_s)
     while True:
-        samples, w = measure_window(run, timer, calls=k, window_s=window_s, limit_s=max(time_budget_s - point.timed_s, 0.0), clock=clock, meter=meter)
+        samples, w = measure_window(run, timer, calls=k, window_s=window_s,
+            limit_s=max(time_budget_s - point.timed_s, 0.0), clock=clock, meter=meter)
         point.add_window(samples, w)
         point.settled = rule.settled(point)
         if point.settled and not (keep_going is not None and keep_going(point)):
             break
-        if point.timed_s >= time_budget_s or (max_windows is not None and len(point.windows) >= max_windows):
+        if point.timed_s >= time_budget_s or (max_windows is not None
+                and len(point.windows) >= max_windows):
             break
     point.peak_memory_gib = memory.peak_gib() if memory is not None else None
     return point

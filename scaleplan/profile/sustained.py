@@ -111,7 +111,8 @@ class PointResult:
         (CPU seconds other processes spent / the windows' wall-clock seconds); None if none could."""
         return others_cpus_of(self.windows)
 
-    def contended(self, ratio: float, busy_limit: float = OTHERS_SHARE, sweep_others: float | None = None) -> bool:
+    def contended(self, ratio: float, busy_limit: float = OTHERS_SHARE,
+            sweep_others: float | None = None) -> bool:
         """The host slowed the point past ``ratio`` (:meth:`slowdown`), or other processes kept
         more than ``busy_limit`` CPUs busy while it, or the device's whole sweep
         (``sweep_others``), was measured (see :func:`busy_limit`): a point measured in a
@@ -194,10 +195,13 @@ class StopRule:
         if len(p.samples_s) * p.calls_per_sample < self.min_samples or p.span_s() < self.min_span_s:
             return False
         rates = p.window_rates()
-        return windows_agree(rates, self.stable_windows, self.stability) and mean_ci_rel(rates) <= self.target_ci
+        return windows_agree(rates, self.stable_windows,
+            self.stability) and mean_ci_rel(rates) <= self.target_ci
 
 
-def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None, contention_ratio: float = 1.5, contention_cpus: float = OTHERS_SHARE, sweep_others: float | None = None) -> Measurement:
+def to_measurement(p: PointResult, *, device: str, accelerator: str, threads: int | None,
+        contention_ratio: float = 1.5, contention_cpus: float = OTHERS_SHARE,
+        sweep_others: float | None = None) -> Measurement:
     """The profile's measurement of a point. ``sweep_others``: the CPUs other processes kept
     busy over the whole sweep of the device (:meth:`PointResult.contended`)."""
     lat = summarize_ms(p.samples_s)
@@ -235,7 +239,8 @@ def _interval(rel: float, windows: int, lead: str = "") -> str:
     return f"{lead}+-{rel:.1%}{'' if lead else ','} over {counted(windows, 'window')}"
 
 
-def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: float, contention_cpus: float = OTHERS_SHARE, sweep_others: float | None = None) -> list[str]:
+def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: float,
+        contention_cpus: float = OTHERS_SHARE, sweep_others: float | None = None) -> list[str]:
     """The notes a finished point's statistics call for: contended (the host slowed it past
     ``contention_ratio``, or other processes kept more than ``contention_cpus`` CPUs busy while
     it or the device's sweep (``sweep_others``) was measured), unstable (the budget ran out
@@ -243,7 +248,8 @@ def point_notes(device: str, p: PointResult, rule: StopRule, contention_ratio: f
     notes: list[str] = []
     if p.contended(contention_ratio, contention_cpus, sweep_others):
         busy = p.others_cpus()
-        others = f"; other processes kept {busy:.2f} CPUs busy meanwhile" if busy is not None else ""
+        others = (f"; other processes kept {busy:.2f} CPUs busy meanwhile" if busy is not None
+            else "")
         if sweep_others is not None:
             others += f" ({sweep_others:.2f} over the sweep)"
         notes.append(f"{device}: batch {p.batch_size}: contended: the median call is "

@@ -42,9 +42,11 @@ def parse_shape(text: str | None) -> tuple[int, ...] | None:
     try:
         dims = tuple(int(p) for p in parts)
     except ValueError:
-        raise OptionError(f"{text!r}: expected dimensions such as 3x224x224 (the per-sample shape, without the batch axis)", option="--input-shape") from None
+        raise OptionError(f"{text!r}: expected dimensions such as 3x224x224 (the per-sample shape, "
+            "without the batch axis)", option="--input-shape") from None
     if not dims or any(d <= 0 for d in dims):
-        raise OptionError(f"{text!r}: dimensions must be positive integers (e.g. 3x224x224)", option="--input-shape")
+        raise OptionError(f"{text!r}: dimensions must be positive integers (e.g. 3x224x224)",
+            option="--input-shape")
     return dims
 
 
@@ -56,7 +58,8 @@ def is_oom(exc: BaseException) -> bool:
     if name in ("OutOfMemoryError",):
         return True
     text = str(exc).lower()
-    return any(s in text for s in ("out of memory", "failed to allocate memory", "std::bad_alloc", "cudaerrormemoryallocation", "cannot allocate memory"))
+    return any(s in text for s in ("out of memory", "failed to allocate memory", "std::bad_alloc",
+        "cudaerrormemoryallocation", "cannot allocate memory"))
 
 
 @dataclass
@@ -124,18 +127,23 @@ def _callables_hint(module: Any, attr: str) -> str:
 def load_factory(target: str) -> Callable[[], Any]:
     """Import ``pkg.module:factory`` or ``path/to/file.py:factory`` and return the callable."""
     if ":" not in target:
-        raise ProfileError(None, message=f"target {target!r}: not a factory (module:function), an .onnx/.pt/.pt2 file or an http(s):// URL", hint="e.g. scaleplan profile mypkg.models:factory or scaleplan profile model.onnx")
+        raise ProfileError(None, message=f"target {target!r}: not a factory (module:function), an "
+            ".onnx/.pt/.pt2 file or an http(s):// URL", hint="e.g. scaleplan profile "
+            "mypkg.models:factory or scaleplan profile model.onnx")
     mod_part, _, attr = target.rpartition(":")
     if not attr.isidentifier():
-        raise ProfileError(None, message=f"target {target!r}: {attr!r} is not a Python function name", hint="write the target as module:function")
+        raise ProfileError(None, message=f"target {target!r}: {attr!r} is not a Python "
+            "function name", hint="write the target as module:function")
     if mod_part.endswith(".py") or "/" in mod_part or "\\" in mod_part:
         path = Path(mod_part)
         if not path.is_file():
-            raise ProfileError(mod_part, message=f"{mod_part}: file not found (target {target!r})", hint="check the path; it is resolved from the current folder")
+            raise ProfileError(mod_part, message=f"{mod_part}: file not found (target {target!r})",
+                hint="check the path; it is resolved from the current folder")
         mod_name = f"_scaleplan_target_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(mod_name, path)
         if spec is None or spec.loader is None:
-            raise ProfileError(mod_part, message=f"{mod_part}: cannot be imported as a Python module", hint="pass a .py file")
+            raise ProfileError(mod_part, message=f"{mod_part}: cannot be imported as a "
+                "Python module", hint="pass a .py file")
         module = importlib.util.module_from_spec(spec)
         sys.modules[mod_name] = module
         try:
@@ -146,20 +154,27 @@ def load_factory(target: str) -> Callable[[], Any]:
             hint = _missing_module_hint(exc) or (
                 "fix the module; run it with python to see the traceback"
             )
-            raise ProfileError(mod_part, message=f"{mod_part}: importing it raised {type(exc).__name__}: {exc}", hint=hint) from None
+            raise ProfileError(mod_part, message=f"{mod_part}: importing it raised "
+                f"{type(exc).__name__}: {exc}", hint=hint) from None
     else:
         try:
             with _sys_path(Path.cwd()):
                 module = importlib.import_module(mod_part)
         except ModuleNotFoundError as exc:
-            raise ProfileError(None, message=f"target {target!r}: module {exc.name or mod_part!r} not found", hint="check the module name and that its package is installed (or on PYTHONPATH)") from None
+            raise ProfileError(None, message=f"target {target!r}: module "
+                f"{exc.name or mod_part!r} not found", hint="check the module name and that its "
+                "package is installed (or on PYTHONPATH)") from None
         except Exception as exc:
-            raise ProfileError(None, message=f"target {target!r}: importing {mod_part} raised {type(exc).__name__}: {exc}", hint="fix the module; run python -c 'import ...' to see the traceback") from None
+            raise ProfileError(None, message=f"target {target!r}: importing {mod_part} raised "
+                f"{type(exc).__name__}: {exc}", hint="fix the module; run python -c 'import ...' "
+                "to see the traceback") from None
     fn = getattr(module, attr, None)
     if fn is None:
-        raise ProfileError(None, message=f"target {target!r}: {mod_part} has no attribute {attr!r}", hint=_callables_hint(module, attr))
+        raise ProfileError(None, message=f"target {target!r}: {mod_part} has no attribute {attr!r}",
+            hint=_callables_hint(module, attr))
     if not callable(fn):
-        raise ProfileError(None, message=f"target {target!r}: {attr} is not callable", hint="the factory must be a function taking no arguments")
+        raise ProfileError(None, message=f"target {target!r}: {attr} is not callable",
+            hint="the factory must be a function taking no arguments")
     return fn  # type: ignore[no-any-return]
 
 
@@ -177,7 +192,8 @@ def _torch() -> Any:
 
 def _check_dtype(dtype: str) -> None:
     if dtype not in DTYPES:
-        raise OptionError(f"{dtype!r} is not supported (use one of {', '.join(DTYPES)})", option="--dtype")
+        raise OptionError(f"{dtype!r} is not supported (use one of {', '.join(DTYPES)})",
+            option="--dtype")
 
 
 def _torch_dtype(torch: Any, dtype: str) -> Any:
@@ -208,10 +224,13 @@ def _torch_threads() -> tuple[Callable[[int], None], Callable[[], int | None]]:
     return (lambda n: torch.set_num_threads(n)), (lambda: int(torch.get_num_threads()))
 
 
-def torch_module_workload(module: Any, *, name: str, target: str, input_shape: tuple[int, ...] | None, dtype: str, framework: str = "torch") -> Workload:
+def torch_module_workload(module: Any, *, name: str, target: str,
+        input_shape: tuple[int, ...] | None, dtype: str, framework: str = "torch") -> Workload:
     torch = _torch()
     if input_shape is None:
-        raise ProfileError(None, message=f"target {target!r} is a torch module: it needs the per-sample input shape", hint="pass --input-shape, e.g. --input-shape 3x224x224 (without the batch axis)")
+        raise ProfileError(None, message=f"target {target!r} is a torch module: it needs the "
+            "per-sample input shape", hint="pass --input-shape, e.g. --input-shape 3x224x224 "
+            "(without the batch axis)")
     tdtype = _torch_dtype(torch, dtype)
     floating = tdtype.is_floating_point
     with contextlib.suppress(Exception):
@@ -225,7 +244,8 @@ def torch_module_workload(module: Any, *, name: str, target: str, input_shape: t
 
     def prepare(device: str, bs: int) -> Runner:
         if state["device"] != device:
-            mod = module.to(device=device, dtype=tdtype) if floating and hasattr(module, "to") else (module.to(device) if hasattr(module, "to") else module)
+            mod = (module.to(device=device, dtype=tdtype) if floating and hasattr(module, "to")
+                else (module.to(device) if hasattr(module, "to") else module))
             state.update(device=device, module=mod)
         mod = state["module"]
         x = make_input(device, bs)
@@ -243,7 +263,9 @@ def torch_module_workload(module: Any, *, name: str, target: str, input_shape: t
         m = module.to(dtype=tdtype) if floating and hasattr(module, "to") else module
         flops, nbytes = _count_torch(m, (ex,))
     set_t, get_t = _torch_threads()
-    return Workload(name=name, framework=framework, target=target, prepare=prepare, flops_per_sample=flops, weights_bytes=nbytes, dtype=dtype, input_shape="x".join(map(str, input_shape)), set_threads=set_t, get_threads=get_t)
+    return Workload(name=name, framework=framework, target=target, prepare=prepare,
+        flops_per_sample=flops, weights_bytes=nbytes, dtype=dtype,
+        input_shape="x".join(map(str, input_shape)), set_threads=set_t, get_threads=get_t)
 
 
 def _move_to(obj: Any, device: str) -> Any:
@@ -259,7 +281,8 @@ def _move_to(obj: Any, device: str) -> Any:
     return obj
 
 
-def fn_workload(fn: Callable[..., Any], make_batch: Callable[[int], Any], *, name: str, target: str, dtype: str | None) -> Workload:
+def fn_workload(fn: Callable[..., Any], make_batch: Callable[[int], Any], *, name: str, target: str,
+        dtype: str | None) -> Workload:
     """A ``(fn, make_batch)`` pair. Torch tensors in the batch are moved to the device."""
 
     def prepare(device: str, bs: int) -> Runner:
@@ -268,7 +291,9 @@ def fn_workload(fn: Callable[..., Any], make_batch: Callable[[int], Any], *, nam
             if isinstance(args, list):
                 args = tuple(args)
             else:
-                raise ProfileError(None, message=f"target {target!r}: make_batch({bs}) returned {type(args).__name__}, expected a tuple of positional arguments", hint="return e.g. (x,) for a single argument")
+                raise ProfileError(None, message=f"target {target!r}: make_batch({bs}) returned "
+                    f"{type(args).__name__}, expected a tuple of positional arguments",
+                    hint="return e.g. (x,) for a single argument")
         if device != "cpu":
             args = _move_to(args, device)
         torch = sys.modules.get("torch")
@@ -302,7 +327,8 @@ def fn_workload(fn: Callable[..., Any], make_batch: Callable[[int], Any], *, nam
     )
 
 
-def factory_workload(target: str, *, input_shape: tuple[int, ...] | None, dtype: str, name: str | None) -> Workload:
+def factory_workload(target: str, *, input_shape: tuple[int, ...] | None, dtype: str,
+        name: str | None) -> Workload:
     factory = load_factory(target)
     label = name or target.rpartition(":")[0].rsplit("/", 1)[-1].removesuffix(".py").rsplit(".", 1)[-1]
     try:
@@ -312,18 +338,24 @@ def factory_workload(target: str, *, input_shape: tuple[int, ...] | None, dtype:
             "fix the factory; it must take no arguments and return a torch.nn.Module or"
             " (fn, make_batch)"
         )
-        raise ProfileError(None, message=f"target {target!r}: the factory raised {type(exc).__name__}: {exc}", hint=hint) from None
+        raise ProfileError(None, message=f"target {target!r}: the factory raised "
+            f"{type(exc).__name__}: {exc}", hint=hint) from None
     if _is_torch_module(obj):
-        return torch_module_workload(obj, name=label, target=target, input_shape=input_shape, dtype=dtype)
+        return torch_module_workload(obj, name=label, target=target, input_shape=input_shape,
+            dtype=dtype)
     if isinstance(obj, tuple) and len(obj) == 2 and callable(obj[0]) and callable(obj[1]):
-        return fn_workload(obj[0], obj[1], name=label, target=target, dtype=dtype if input_shape else None)
-    raise ProfileError(None, message=f"target {target!r}: the factory returned {type(obj).__name__}, expected a torch.nn.Module or a pair (fn, make_batch)", hint="see docs/profile.md, 'Factory protocol'")
+        return fn_workload(obj[0], obj[1], name=label, target=target,
+            dtype=dtype if input_shape else None)
+    raise ProfileError(None, message=f"target {target!r}: the factory returned "
+        f"{type(obj).__name__}, expected a torch.nn.Module or a pair (fn, make_batch)",
+        hint="see docs/profile.md, 'Factory protocol'")
 
 
 # --------------------------------------------------------------------------- files
 
 
-def torchscript_workload(path: Path, *, input_shape: tuple[int, ...] | None, dtype: str, name: str | None) -> Workload:
+def torchscript_workload(path: Path, *, input_shape: tuple[int, ...] | None, dtype: str,
+        name: str | None) -> Workload:
     torch = _torch()
     label = name or path.stem
     module: Any
@@ -334,15 +366,18 @@ def torchscript_workload(path: Path, *, input_shape: tuple[int, ...] | None, dty
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated in torch 2.13, still supported
             module = torch.jit.load(str(path), map_location="cpu")
-        return torch_module_workload(module, name=label, target=str(path), input_shape=input_shape, dtype=dtype, framework="torchscript")
+        return torch_module_workload(module, name=label, target=str(path), input_shape=input_shape,
+            dtype=dtype, framework="torchscript")
     except ScaleplanError:  # its own errors (a bad --dtype too) as they are
         raise
     except Exception as exc:
-        errors.append(f"TorchScript: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        errors.append(f"TorchScript: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}")
     try:
         ep = torch.export.load(str(path))
     except Exception as exc:
-        errors.append(f"torch.export: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        errors.append(f"torch.export: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}")
         raise ProfileError(str(path), message=f"{path}: not a TorchScript or torch.export file ({'; '.join(errors)})", hint="save the model with torch.jit.save or torch.export.save") from None
     # the exported graph carries example shapes: the first user input's, minus the batch axis;
     # a batch axis that is a plain int (no torch.export.Dim) is fixed: the graph runs no other
@@ -355,7 +390,8 @@ def torchscript_workload(path: Path, *, input_shape: tuple[int, ...] | None, dty
                 if input_shape is None:
                     input_shape = tuple(int(d) for d in raw[1:]) or (1,)
                 break
-    wl = torch_module_workload(ep.module(), name=label, target=str(path), input_shape=input_shape, dtype=dtype, framework="torch.export")
+    wl = torch_module_workload(ep.module(), name=label, target=str(path), input_shape=input_shape,
+        dtype=dtype, framework="torch.export")
     wl.fixed_batch = fixed_batch
     return wl
 
@@ -393,7 +429,8 @@ def _fixed_shape_check(
         )
 
 
-def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str | None, threads: int | None) -> Workload:
+def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str | None,
+        threads: int | None) -> Workload:
     try:
         import onnxruntime as ort
     except ImportError:
@@ -414,8 +451,11 @@ def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str 
             providers: list[Any] = ["CPUExecutionProvider"]
         else:
             if "CUDAExecutionProvider" not in ort.get_available_providers():
-                raise ExternalError(f"{path}: onnxruntime has no CUDAExecutionProvider (available: {', '.join(ort.get_available_providers())})", hint="pip install onnxruntime-gpu, or profile with --device cpu")
-            providers = [("CUDAExecutionProvider", {"device_id": int(device.split(":", 1)[1])}), "CPUExecutionProvider"]
+                raise ExternalError(f"{path}: onnxruntime has no CUDAExecutionProvider (available: "
+                    f"{', '.join(ort.get_available_providers())})",
+                    hint="pip install onnxruntime-gpu, or profile with --device cpu")
+            providers = [("CUDAExecutionProvider", {"device_id": int(device.split(":", 1)[1])}),
+                "CPUExecutionProvider"]
         try:
             sess = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
         except Exception as exc:
@@ -434,13 +474,18 @@ def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str 
         shape = list(inp.shape)
         dt = _ORT_DTYPES.get(inp.type)
         if dt is None:
-            raise ProfileError(str(path), message=f"{path}: input {inp.name!r} has type {inp.type}, which the profiler cannot generate", hint="wrap the model in a (fn, make_batch) factory that builds real inputs")
+            raise ProfileError(str(path), message=f"{path}: input {inp.name!r} has type "
+                f"{inp.type}, which the profiler cannot generate",
+                hint="wrap the model in a (fn, make_batch) factory that builds real inputs")
         if shape and isinstance(shape[0], int) and i == 0:
             fixed_batch = int(shape[0])
         rest = shape[1:]
         if any(not isinstance(d, int) for d in rest):
             if input_shape is None or len(input_shape) != len(rest):
-                raise ProfileError(str(path), message=f"{path}: input {inp.name!r} has dynamic dimensions {shape} beyond the batch axis", hint=f"pass --input-shape with {counted(len(rest), 'dimension')} (without the batch axis)")
+                raise ProfileError(str(path), message=f"{path}: input {inp.name!r} has dynamic "
+                    f"dimensions {shape} beyond the batch axis",
+                    hint=f"pass --input-shape with {counted(len(rest), 'dimension')} (without "
+                    "the batch axis)")
             rest = list(input_shape)
         specs.append((inp.name, [int(d) for d in rest if isinstance(d, int)], dt))
     _fixed_shape_check(path, inputs, specs, input_shape)
@@ -494,7 +539,8 @@ def onnx_workload(path: Path, *, input_shape: tuple[int, ...] | None, name: str 
     )
 
 
-def load_workload(target: str, *, input_shape: str | None, dtype: str, name: str | None, threads: int | None) -> Workload:
+def load_workload(target: str, *, input_shape: str | None, dtype: str, name: str | None,
+        threads: int | None) -> Workload:
     """Dispatch on the target's form; a bad --input-shape or --dtype is a usage error (exit 2),
     checked first; every other failure is a ProfileError (exit 3)."""
     shape = parse_shape(input_shape)
@@ -503,11 +549,13 @@ def load_workload(target: str, *, input_shape: str | None, dtype: str, name: str
     if lower.endswith(".onnx"):
         p = Path(target)
         if not p.is_file():
-            raise ProfileError(target, message=f"{target}: ONNX file not found", hint="check the path")
+            raise ProfileError(target, message=f"{target}: ONNX file not found",
+                hint="check the path")
         return onnx_workload(p, input_shape=shape, name=name, threads=threads)
     if lower.endswith((".pt", ".pth", ".pt2", ".torchscript")):
         p = Path(target)
         if not p.is_file():
-            raise ProfileError(target, message=f"{target}: model file not found", hint="check the path")
+            raise ProfileError(target, message=f"{target}: model file not found",
+                hint="check the path")
         return torchscript_workload(p, input_shape=shape, dtype=dtype, name=name)
     return factory_workload(target, input_shape=shape, dtype=dtype, name=name)

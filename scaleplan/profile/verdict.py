@@ -50,7 +50,8 @@ class PointVerdict:
             "unstable": "unstable: windows never agreed",
             "contended": self._contended(),
         }[self.status]
-        return f"  {self.device} batch {self.batch_size}: {figure(self.throughput_rps)} req/s {ci}  {why}"
+        return (f"  {self.device} batch {self.batch_size}: {figure(self.throughput_rps)} "
+            f"req/s {ci}  {why}")
 
     def _contended(self) -> str:
         if self.others_cpus is None:
@@ -67,7 +68,8 @@ class Falling:
     large_rps: float
 
     def line(self) -> str:
-        return f"  {self.device}: throughput falls from batch {self.small} ({figure(self.small_rps)}/s) to batch {self.large} ({figure(self.large_rps)}/s)"
+        return (f"  {self.device}: throughput falls from batch {self.small} "
+            f"({figure(self.small_rps)}/s) to batch {self.large} ({figure(self.large_rps)}/s)")
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ class Verdict:
         return sum(1 for p in self.points if p.status == status)
 
     def headline(self) -> list[str]:
-        out = [f"verdict: {self.count('ok')} of {counted(len(self.points), 'point')} ok (stable, CI within +-{self.target_ci:.0%})"]
+        out = [f"verdict: {self.count('ok')} of {counted(len(self.points), 'point')} ok (stable, "
+            f"CI within +-{self.target_ci:.0%})"]
         parts = [f"{k} {st}" for st in ("wide", "unstable", "contended") if (k := self.count(st))]
         if self.falling:
             parts.append("throughput falls as batch grows")
@@ -101,7 +104,8 @@ class Verdict:
 
     def lines(self) -> list[str]:
         """The verdict as lines of at most 80 columns."""
-        out = [*self.headline(), *(p.line(self.target_ci) for p in self.points), *(f.line() for f in self.falling)]
+        out = [*self.headline(), *(p.line(self.target_ci) for p in self.points),
+            *(f.line() for f in self.falling)]
         if self.count("contended"):
             out.append("  contended: the host was busy; throughput_rps is what it sustained under")
             out.append("  that load. Re-measure on a quiet host before planning on it.")
@@ -118,7 +122,8 @@ class Verdict:
                 "throughput_rps": p.throughput_rps, "throughput_ci_rel": p.ci_rel,
                 "status": p.status, "median_over_fast": p.median_over_fast,
                 "slowdown": round(p.slowdown, 3), "others_cpus": p.others_cpus} for p in self.points],
-            "falling": [{"device": f.device, "from_batch": f.small, "to_batch": f.large, "from_rps": f.small_rps, "to_rps": f.large_rps} for f in self.falling],
+            "falling": [{"device": f.device, "from_batch": f.small, "to_batch": f.large,
+                "from_rps": f.small_rps, "to_rps": f.large_rps} for f in self.falling],
         }
 
 
@@ -141,7 +146,8 @@ def point_status(m: Measurement, target_ci: float) -> Status:
 def profile_verdict(profile: Profile, target_ci: float) -> Verdict:
     """The verdict on a profile's measured, windowed points (others are left out)."""
     pts = [m for m in profile.measurements if m.source == "measured" and m.windows is not None]
-    verdicts = tuple(PointVerdict(m.device, m.batch_size, m.throughput_rps, m.throughput_ci_rel, point_status(m, target_ci), m.median_over_fast, slowdown(m), m.others_cpus) for m in pts)
+    verdicts = tuple(PointVerdict(m.device, m.batch_size, m.throughput_rps, m.throughput_ci_rel,
+        point_status(m, target_ci), m.median_over_fast, slowdown(m), m.others_cpus) for m in pts)
     by_dev: dict[str, list[Measurement]] = defaultdict(list)
     for m in pts:
         by_dev[m.device].append(m)
@@ -152,7 +158,8 @@ def profile_verdict(profile: Profile, target_ci: float) -> Verdict:
             hi_b = b.throughput_rps * (1 + (b.throughput_ci_rel or 0.0))
             lo_a = a.throughput_rps * (1 - (a.throughput_ci_rel or 0.0))
             if hi_b < lo_a:
-                falling.append(Falling(dev, a.batch_size, b.batch_size, a.throughput_rps, b.throughput_rps))
+                falling.append(Falling(dev, a.batch_size, b.batch_size, a.throughput_rps,
+                    b.throughput_rps))
     return Verdict(points=verdicts, falling=tuple(falling), target_ci=target_ci)
 
 

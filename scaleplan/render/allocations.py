@@ -92,7 +92,8 @@ def accelerator_table(accelerators: Sequence[Accelerator]) -> dict[str, Accelera
     return table
 
 
-def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accelerators: Mapping[str, Accelerator], warnings: list[str], source: str) -> list[Alloc]:
+def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]],
+        accelerators: Mapping[str, Accelerator], warnings: list[str], source: str) -> list[Alloc]:
     """The facts of each allocation with replicas (``live``: index in the plan, allocation),
     sorted by Deployment name, with server args and storage; PlanError for clashing names or
     server flags that contradict the plan."""
@@ -106,9 +107,12 @@ def derive_allocations(plan: Plan, live: Sequence[tuple[int, Allocation]], accel
     for i, a in live:
         name = safety.sanitize_dns_label(a.name)
         if name != a.name:
-            warnings.append(f"allocation name {safety.shown(a.name)} is not a DNS-1123 label of at most 63 characters; using {name!r}")
+            warnings.append(f"allocation name {safety.shown(a.name)} is not a DNS-1123 label of at "
+                f"most 63 characters; using {name!r}")
         if name in seen:
-            raise PlanError(source, [Problem(f"allocations[{i}].name", f"allocations {seen[name]!r} and {a.name!r} both give the name {name!r}", hint="give allocations distinct names")])
+            raise PlanError(source, [Problem(f"allocations[{i}].name",
+                f"allocations {seen[name]!r} and {a.name!r} both give the name {name!r}",
+                hint="give allocations distinct names")])
         seen[name] = a.name
         share = (a.replicas * a.capacity_rps_per_replica / total_cap) if total_cap > 0 else 1.0
         allocs.append(_derive(plan, i, a, name, share, accelerators, warnings, most[a.name]))
@@ -157,12 +161,14 @@ def _with_backends(plan: Plan, allocs: Sequence[Alloc]) -> list[Alloc]:
     return out
 
 
-def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelerators: Mapping[str, Accelerator], warnings: list[str], most: int) -> Alloc:
+def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float,
+        accelerators: Mapping[str, Accelerator], warnings: list[str], most: int) -> Alloc:
     spec = plan.spec
     k8s = spec.kubernetes
     want = PROVIDER_OF_FLAVOR.get(k8s.flavor)
     if want is not None and a.provider != want:
-        warnings.append(f"allocation {name}: provider {a.provider} on flavor {k8s.flavor} (expects {want}); its node labels will not match")
+        warnings.append(f"allocation {name}: provider {a.provider} on flavor {k8s.flavor} (expects "
+            f"{want}); its node labels will not match")
     gpu = a.gpus_per_replica > 0
     accel = accelerators.get(a.accelerator.lower()) if gpu else None
     resource: str | None = None
@@ -174,8 +180,10 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
                 "--catalog)"
             )
         resource = accel.k8s_resource if accel else "nvidia.com/gpu"
-    # plans from the current optimizer already fit (scaleplan.kube.capacity); cap old or hand-edited ones
-    cpu_fit, mem_fit = fit_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node, flavor=k8s.flavor, reserve=k8s.node_reserve)
+    # plans from the current optimizer already fit (scaleplan.kube.capacity); cap old or hand-edited
+    # ones
+    cpu_fit, mem_fit = fit_per_replica(a.vcpus_per_node, a.memory_gib_per_node, a.replicas_per_node,
+        flavor=k8s.flavor, reserve=k8s.node_reserve)
     cpu, mem = min(a.cpu_per_replica, cpu_fit), min(a.memory_gib_per_replica, mem_fit)
     own = gpu and k8s.node_reserve is not None  # the spec's own DaemonSet reserve: GPU replicas take the rest
     if own:
@@ -184,7 +192,8 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
     if cpu < a.cpu_per_replica * 0.999:
         capped.append(f"CPU {a.cpu_per_replica:g} -> {cpu_quantity(max(cpu, MIN_CPU))}")
     if mem < a.memory_gib_per_replica * 0.999:
-        capped.append(f"memory {a.memory_gib_per_replica:g}Gi -> {memory_quantity(max(mem, MIN_MEMORY_GIB))}")
+        capped.append(f"memory {a.memory_gib_per_replica:g}Gi -> "
+            f"{memory_quantity(max(mem, MIN_MEMORY_GIB))}")
     if capped and not own:
         warnings.append(f"allocation {name}: requests capped so that "
             f"{counted(a.replicas_per_node, 'replica')} "
@@ -193,7 +202,8 @@ def _derive(plan: Plan, i: int, a: Allocation, name: str, share: float, accelera
     lo = min(a.replicas_per_window) if a.replicas_per_window else a.replicas
     if owned_at_peak(plan, a):  # its idle replicas cost nothing: fixed at the peak
         lo = a.replicas
-    nodepool = safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}") if k8s.flavor == "eks-karpenter" else None
+    nodepool = (safety.sanitize_dns_label(f"{spec.metadata.name}-{a.family}-{a.capacity_type}")
+        if k8s.flavor == "eks-karpenter" else None)
     svc = backends.allocation_service(a.name)
     return Alloc(
         a, i, name, accel, resource, max(0, min(lo, a.replicas)), a.replicas, most, share, svc,
@@ -209,12 +219,14 @@ def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list
     a = al.a
     user = list(k8s.args)
     server = engines.server_settings(plan, a)
-    storage = serving.model_storage(plan, a, al.accel.memory_gib if al.accel else None, llm=serving.serves_model(plan))
+    storage = serving.model_storage(plan, a, al.accel.memory_gib if al.accel else None,
+        llm=serving.serves_model(plan))
     for note in storage.notes:
         warnings.append(f"allocation {al.name}: {note}")
     if server is None:
         if storage.model_arg is not None:
-            warnings.append(f"allocation {al.name}: model.source is set but model.engine is not, so no model flag is written; point your server at {storage.model_arg}")
+            warnings.append(f"allocation {al.name}: model.source is set but model.engine is not, "
+                f"so no model flag is written; point your server at {storage.model_arg}")
         return replace(al, args=tuple(user), storage=storage), _user_parallelism_problems(a, user)
     if server.engine == "tgi" and server.pipeline_parallel > 1:
         return al, [Problem("spec.model.engine", f"allocation {a.name} plans pipeline parallelism "
@@ -236,7 +248,8 @@ def server_args(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[Alloc, list
             "serve a local copy of that revision (s3://, gs:// or pvc://), or add --revision "
             "to spec.kubernetes.args if your release has it"
         )
-    planned = engines.engine_flags(server, port=k8s.port, model=model_arg, revision=storage.revision)
+    planned = engines.engine_flags(server, port=k8s.port, model=model_arg,
+        revision=storage.revision)
     args, conflicts = engines.merge_args(user, planned, server.engine, model_arg)
     problems = [_conflict_problem(a, server, c) for c in conflicts]  # the KV dtype: plan_checks
     return replace(al, server=server, args=tuple(args), storage=storage), problems
@@ -277,7 +290,8 @@ def _derived_problem(a: Allocation, server: engines.ServerSettings, c: Conflict)
     fix = f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan"
     if c.setting == "max_concurrent_requests":
         fix += f", or give a value above the batch ({server.max_num_seqs})"
-    return Problem(where, f"{c.flag} {c.user_value}: {why}; allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=fix, path=path)
+    return Problem(where, f"{c.flag} {c.user_value}: {why}; allocation {a.name} needs "
+        f"{c.planned_flag} {c.planned_value}", hint=fix, path=path)
 
 
 def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: Conflict) -> Problem:
@@ -303,14 +317,19 @@ def _conflict_problem(a: Allocation, server: engines.ServerSettings, c: Conflict
             f"model.source names after {c.flag}), or change model.source", path=(*_ARGS, c.index))
     if c.setting == "tensor_parallel":
         per = counted(a.gpus_per_replica, "GPU")
-        fix_hint = f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan ({per} per replica)"
+        fix_hint = (f"remove {c.flag} from spec.kubernetes.args: render writes it from the plan "
+            f"({per} per replica)")
     elif fld is not None:
-        fix_hint = f"remove {c.flag} from spec.kubernetes.args, or set model.engine_config.{fld}: {c.user_value} and run scaleplan optimize again"
+        fix_hint = (f"remove {c.flag} from spec.kubernetes.args, or set model.engine_config.{fld}: "
+            f"{c.user_value} and run scaleplan optimize again")
     elif c.setting == "model":
-        fix_hint = f"remove {c.flag} from spec.kubernetes.args (model.source sets it), or change model.source"
+        fix_hint = (f"remove {c.flag} from spec.kubernetes.args (model.source sets it), or change "
+            "model.source")
     else:
         fix_hint = f"remove {c.flag} from spec.kubernetes.args"
-    return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts {why}: allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=fix_hint, path=(*_ARGS, c.index))
+    return Problem(f"spec.kubernetes.args[{c.index}]", f"{c.flag} {c.user_value} contradicts "
+        f"{why}: allocation {a.name} needs {c.planned_flag} {c.planned_value}", hint=fix_hint,
+        path=(*_ARGS, c.index))
 
 
 def owned_at_peak(plan: Plan, a: Allocation) -> bool:

@@ -109,7 +109,9 @@ def autoscaler_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str])
         out.append(("TriggerAuthentication", name, auths[name]))
     if auths:
         assert ks.rabbitmq is not None
-        warnings.append(f"RabbitMQ: {ks.rabbitmq.host_from_env} is not in spec.kubernetes.env, so KEDA reads the AMQP URL from Secret {sorted(auths)[0]!r}, key 'host'; create that Secret")
+        warnings.append(f"RabbitMQ: {ks.rabbitmq.host_from_env} is not in spec.kubernetes.env, so "
+            f"KEDA reads the AMQP URL from Secret {sorted(auths)[0]!r}, key 'host'; "
+            "create that Secret")
     return out
 
 
@@ -119,9 +121,11 @@ def _behavior(plan: Plan) -> Obj:
         "scaleUp": {
             "stabilizationWindowSeconds": 0,
             "selectPolicy": "Max",
-            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 60}, {"type": "Pods", "value": 4, "periodSeconds": 60}],
+            "policies": [{"type": "Percent", "value": 100, "periodSeconds": 60},
+                {"type": "Pods", "value": 4, "periodSeconds": 60}],
         },
-        "scaleDown": {"stabilizationWindowSeconds": stab, "selectPolicy": "Max", "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]},
+        "scaleDown": {"stabilizationWindowSeconds": stab, "selectPolicy": "Max",
+            "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]},
     }
 
 
@@ -132,19 +136,24 @@ def _target_ref(al: Alloc) -> Obj:
 def _hpa(plan: Plan, al: Alloc, warnings: list[str], allocs: Sequence[Alloc]) -> Obj:
     hs = plan.spec.kubernetes.autoscaler.hpa
     metric = hs.metric
-    if metric == "gpu" and (al.resource is None or (al.accel is not None and al.accel.vendor != "nvidia")):
-        warnings.append(f"allocation {al.name}: no NVIDIA GPU, so HPA metric 'gpu' ({GPU_METRIC}) is not available; scaling on CPU utilization instead")
+    if metric == "gpu" and (al.resource is None or (al.accel is not None
+            and al.accel.vendor != "nvidia")):
+        warnings.append(f"allocation {al.name}: no NVIDIA GPU, so HPA metric 'gpu' ({GPU_METRIC}) "
+            "is not available; scaling on CPU utilization instead")
         metric = "cpu"
     m: Obj
     if metric == "cpu":
         target = round(hs.target) if hs.target is not None else 70
-        m = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": max(1, min(100, int(target)))}}}
+        m = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+            "averageUtilization": max(1, min(100, int(target)))}}}
     elif metric == "gpu":
         target_v = hs.target if hs.target is not None else 70.0
-        m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or GPU_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
+        m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or GPU_METRIC},
+            "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
     else:
         target_v = rate_target(plan, al, hs.target)
-        m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or RPS_METRIC}, "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
+        m = {"type": "Pods", "pods": {"metric": {"name": hs.metric_name or RPS_METRIC},
+            "target": {"type": "AverageValue", "averageValue": number_quantity(target_v)}}}
         if hs.target is None:
             warnings.extend(_spare_dropped(plan, al, target_v, allocs))
     spec: Obj = {
@@ -154,7 +163,8 @@ def _hpa(plan: Plan, al: Alloc, warnings: list[str], allocs: Sequence[Alloc]) ->
         "metrics": [m],
         "behavior": _behavior(plan),
     }
-    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta(plan, al.name, al.name), "spec": spec}
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": meta(plan, al.name, al.name), "spec": spec}
 
 
 def rate_target(plan: Plan, al: Alloc, explicit: float | None) -> float:
@@ -280,11 +290,15 @@ def _engine_triggers(plan: Plan, al: Alloc) -> list[Obj]:
         {
             "type": "prometheus",
             "name": "in-flight",
-            "metadata": {"serverAddress": prom.server_address, "query": f"sum({running}{{{sel}}}) + sum({waiting}{{{sel}}})", "threshold": number_text(per_replica)},
+            "metadata": {"serverAddress": prom.server_address,
+                "query": f"sum({running}{{{sel}}}) + sum({waiting}{{{sel}}})",
+                "threshold": number_text(per_replica)},
         }
     ]
     if kv is not None:
-        out.append({"type": "prometheus", "name": "kv-cache", "metadata": {"serverAddress": prom.server_address, "query": f"sum({kv}{{{sel}}})", "threshold": number_text(KV_TARGET)}})
+        out.append({"type": "prometheus", "name": "kv-cache",
+            "metadata": {"serverAddress": prom.server_address, "query": f"sum({kv}{{{sel}}})",
+            "threshold": number_text(KV_TARGET)}})
     return out
 
 
@@ -304,7 +318,9 @@ def _request_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
             f'sum(rate(http_requests_total{{namespace="{spec.kubernetes.namespace}",service="{spec.metadata.name}"}}[2m]))'
         )
         threshold = per_replica / share
-    return {"type": "prometheus", "name": REQUEST_RATE_TRIGGER, "metadata": {"serverAddress": prom.server_address, "query": query, "threshold": number_text(threshold)}}
+    return {"type": "prometheus", "name": REQUEST_RATE_TRIGGER,
+        "metadata": {"serverAddress": prom.server_address, "query": query,
+        "threshold": number_text(threshold)}}
 
 
 def planned_hours(
@@ -389,7 +405,8 @@ def _rate_triggers(plan: Plan, al: Alloc, share: float, leads: Leads) -> list[Ob
 def _kafka_trigger(plan: Plan, al: Alloc, share: float) -> Obj:
     kf = plan.spec.kubernetes.autoscaler.kafka
     assert kf is not None
-    lag = kf.lag_threshold if kf.lag_threshold is not None else al.a.capacity_rps_per_replica * kf.drain_seconds
+    lag = (kf.lag_threshold if kf.lag_threshold is not None
+        else al.a.capacity_rps_per_replica * kf.drain_seconds)
     return {
         "type": "kafka",
         "name": "lag",
@@ -409,7 +426,8 @@ def _rabbitmq_trigger(plan: Plan, al: Alloc, share: float) -> tuple[Obj, Obj | N
     rq = spec.kubernetes.autoscaler.rabbitmq
     assert rq is not None
     qlen = rq.value if rq.value is not None else al.a.capacity_rps_per_replica * rq.drain_seconds
-    meta_ = {"protocol": "amqp", "queueName": rq.queue_name, "mode": "QueueLength", "value": str(max(1, math.ceil(qlen / share - 1e-9)))}
+    meta_ = {"protocol": "amqp", "queueName": rq.queue_name, "mode": "QueueLength",
+        "value": str(max(1, math.ceil(qlen / share - 1e-9)))}
     trig: Obj = {"type": "rabbitmq", "name": "queue", "metadata": meta_}
     if rq.host_from_env in spec.kubernetes.env:
         meta_["hostFromEnv"] = rq.host_from_env
@@ -461,7 +479,8 @@ def _scaled_object(
     share = al.share if al.share > 0 else 1.0
     auth: Obj | None = None
     triggers: list[Obj]
-    engine = ks.type == "keda-prometheus" and ks.prometheus.query is None and al.server is not None and al.server.engine in METRICS
+    engine = (ks.type == "keda-prometheus" and ks.prometheus.query is None and al.server is not None
+        and al.server.engine in METRICS)
     if engine:
         triggers = _engine_triggers(plan, al)
     elif ks.type == "keda-prometheus":
@@ -491,5 +510,6 @@ def _scaled_object(
         "advanced": advanced,
         "triggers": triggers,
     }
-    so = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": meta(plan, al.name, al.name), "spec": so_spec}
+    so = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
+        "metadata": meta(plan, al.name, al.name), "spec": so_spec}
     return so, auth

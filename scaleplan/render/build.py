@@ -73,7 +73,8 @@ def build_objects(plan: Plan, catalog: Catalog, *, source: str | None = None) ->
         ]
         built.objects += _node_objects(plan, allocs, w)
     if k8s.autoscaler.cron and not k8s.autoscaler.type.startswith("keda-"):
-        w.append(f"autoscaler.cron applies to KEDA autoscalers only; ignored with type {k8s.autoscaler.type}")
+        w.append("autoscaler.cron applies to KEDA autoscalers only; ignored with type "
+            f"{k8s.autoscaler.type}")
     built.objects += _services(plan, allocs, w, src)
     deployments = [("Deployment", al.name, deployment(plan, al, w)) for al in allocs]
     w += shared_selectors(allocs, [d for _, _, d in deployments])
@@ -145,7 +146,8 @@ def _admit(plan: Plan, src: str, warnings: list[str]) -> list[tuple[int, Allocat
             warnings.append(f"allocation {a.name}: 0 replicas at peak; not rendered")
     live = [(i, a) for i, a in enumerate(plan.allocations) if a.replicas > 0]
     if not live:
-        raise PlanError(src, [Problem("allocations", "the plan has no allocation with replicas", hint="run scaleplan optimize again")])
+        raise PlanError(src, [Problem("allocations", "the plan has no allocation with replicas",
+            hint="run scaleplan optimize again")])
     return live
 
 
@@ -253,7 +255,8 @@ def _node_objects(plan: Plan, allocs: Sequence[Alloc], warnings: list[str]) -> l
     """eks-karpenter: the EC2NodeClasses and NodePools, in the spec's cluster."""
     cluster = plan.spec.kubernetes.cluster_name or CLUSTER_PLACEHOLDER
     if cluster == CLUSTER_PLACEHOLDER:
-        warnings.append(f"spec.kubernetes.cluster_name is not set; the EC2NodeClasses use the placeholder {CLUSTER_PLACEHOLDER!r} in their node role and discovery tags")
+        warnings.append("spec.kubernetes.cluster_name is not set; the EC2NodeClasses use the "
+            f"placeholder {CLUSTER_PLACEHOLDER!r} in their node role and discovery tags")
     return karpenter_objects(plan, allocs, cluster)
 
 

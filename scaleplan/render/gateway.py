@@ -45,21 +45,28 @@ EPP_IMAGE = "registry.k8s.io/gateway-api-inference-extension/epp:v1.0.0"
 ANN_WHY_TOKEN = "scaleplan.dev/why-token"
 
 
-def backend_services(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source: str) -> list[Entry]:
+def backend_services(plan: Plan, allocs: Sequence[Alloc], warnings: list[str],
+        source: str) -> list[Entry]:
     """routing: gateway-api: one Service per backend (an allocation, or the allocations of one
     serving shape). PlanError when the route's weights, fixed over the day, would send requests
     to a backend without pods in some window, or when two allocations derive the same Service
     name; a warning when a window is short."""
     shorts = routing.static_weight_shortfalls(plan)
-    fix_hint = "optimize with a scaleplan that plans gateway-api with weights fixed over the day, or use routing: service"
+    fix_hint = ("optimize with a scaleplan that plans gateway-api with weights fixed over the day, "
+        "or use routing: service")
     dead = [x for x in shorts if x.no_pods]
     if dead:
-        raise PlanError(source, [Problem("allocations", dead[0].message() + (f" (and {counted(len(dead) - 1, 'more such window')})" if len(dead) > 1 else ""), hint=fix_hint)])
+        raise PlanError(source, [Problem("allocations", dead[0].message() + (" (and "
+            f"{counted(len(dead) - 1, 'more such window')})" if len(dead) > 1 else ""),
+            hint=fix_hint)])
     if shorts:
-        warnings.append(shorts[0].message() + (f" (and {len(shorts) - 1} more) " if len(shorts) > 1 else " ") + f"; {fix_hint}")
+        warnings.append(shorts[0].message() + (f" (and {len(shorts) - 1} more) " if len(shorts) > 1
+            else " ") + f"; {fix_hint}")
     services = [al.service for al in allocs if not al.shared_backend]
     if len(set(services)) != len(services):  # e.g. allocations '7b-x' and 's-7b-x'
-        raise PlanError(source, [Problem("allocations", f"two allocations give the same Service name (Service names must start with a letter, so {sorted(services)} were derived)", hint="give allocations distinct names that start with a letter")])
+        raise PlanError(source, [Problem("allocations", "two allocations give the same Service "
+            f"name (Service names must start with a letter, so {sorted(services)} were derived)",
+            hint="give allocations distinct names that start with a letter")])
     return [("Service", al.service, backend_service(plan, al)) for al in _first_of_backend(allocs)]
 
 
@@ -74,24 +81,29 @@ def _first_of_backend(allocs: Sequence[Alloc]) -> list[Alloc]:
     return out
 
 
-def _route_spec(k8s: Kubernetes, gw: Gateway, backend_refs: list[Obj], class_refs: dict[tuple[str, ...], list[Obj]] | None = None) -> Obj:
+def _route_spec(k8s: Kubernetes, gw: Gateway, backend_refs: list[Obj],
+        class_refs: dict[tuple[str, ...], list[Obj]] | None = None) -> Obj:
     """The route: with ``class_refs`` (``kubernetes.class_header``) one rule per set of
     classes with the same weights, matching the header's values, first; then the header-less
     rule over ``backend_refs``."""
-    parent: Obj = {"group": GATEWAY_GROUP, "kind": "Gateway", "name": gw.name, "namespace": gw.namespace or k8s.namespace}
+    parent: Obj = {"group": GATEWAY_GROUP, "kind": "Gateway", "name": gw.name,
+        "namespace": gw.namespace or k8s.namespace}
     rspec: Obj = {"parentRefs": [parent]}
     if gw.hostnames:
         rspec["hostnames"] = list(gw.hostnames)
     prefix: Obj = {"type": "PathPrefix", "value": "/"}
     rules: list[Obj] = [
-        {"matches": [{"path": dict(prefix), "headers": [{"type": "Exact", "name": k8s.class_header, "value": c}]} for c in group], "backendRefs": refs}
+        {"matches": [{"path": dict(prefix),
+            "headers": [{"type": "Exact", "name": k8s.class_header, "value": c}]} for c in group],
+            "backendRefs": refs}
         for group, refs in (class_refs or {}).items()
     ]
     rspec["rules"] = [*rules, {"matches": [{"path": prefix}], "backendRefs": backend_refs}]
     return rspec
 
 
-def class_rules(plan: Plan, services: Sequence[str], source: str) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
+def class_rules(plan: Plan, services: Sequence[str],
+        source: str) -> list[tuple[tuple[str, ...], tuple[int, ...]]]:
     """``kubernetes.class_header``: (class names, weight per backend in ``services`` order) per
     HTTPRoute rule, classes with the same weights sharing a rule (in the spec's class order; at
     most :data:`HTTPROUTE_MAX_RULE_MATCHES` matches a rule). PlanError when the route would need
@@ -105,12 +117,16 @@ def class_rules(plan: Plan, services: Sequence[str], source: str) -> list[tuple[
         for i in range(0, len(names), HTTPROUTE_MAX_RULE_MATCHES)
     ]
     if len(out) > HTTPROUTE_MAX_RULES - 1:
-        msg = f"kubernetes.class_header: the plan routes its {len(plan.spec.traffic.classes)} classes with {len(out)} distinct sets of backend weights, and an HTTPRoute holds {HTTPROUTE_MAX_RULES} rules, one of them the header-less one"
-        raise PlanError(source, [Problem("allocations", msg, hint="merge request classes, or remove kubernetes.class_header (a class-blind route) and optimize again")])
+        msg = (f"kubernetes.class_header: the plan routes its {len(plan.spec.traffic.classes)} "
+            f"classes with {len(out)} distinct sets of backend weights, and an HTTPRoute holds "
+            f"{HTTPROUTE_MAX_RULES} rules, one of them the header-less one")
+        raise PlanError(source, [Problem("allocations", msg, hint="merge request classes, or "
+            "remove kubernetes.class_header (a class-blind route) and optimize again")])
     return out
 
 
-def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source: str = "plan") -> Obj:
+def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str],
+        source: str = "plan") -> Obj:
     """routing: gateway-api: one HTTPRoute on the spec's Gateway, weighted by peak capacity."""
     spec = plan.spec
     k8s = spec.kubernetes
@@ -126,7 +142,8 @@ def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source:
         who = f"allocation {al.name}" if len(members) == 1 else shared
         share = shares.get(al.service, 0.0)  # with class rules, theirs (kube.backends.request_shares)
         if share <= 0:
-            warnings.append(f"{who}: no replicas in the plan's peak window, so its HTTPRoute weight is 0 (its pods get no requests through the Gateway)")
+            warnings.append(f"{who}: no replicas in the plan's peak window, so its HTTPRoute "
+                "weight is 0 (its pods get no requests through the Gateway)")
         elif k8s.flavor in ("eks", "gke", "aks") and all(
             x.a.capacity_type == "spot" for x in members
         ):
@@ -140,16 +157,21 @@ def http_route(plan: Plan, allocs: Sequence[Alloc], warnings: list[str], source:
         for al in firsts
     ]
     peak = routing.peak_window(plan)
-    basis = f"capacity at peak window {peak}: replicas x capacity_rps_per_replica, scaled to {routing.WEIGHT_TOTAL}"
+    basis = (f"capacity at peak window {peak}: replicas x capacity_rps_per_replica, scaled to "
+        f"{routing.WEIGHT_TOTAL}")
     class_refs: dict[tuple[str, ...], list[Obj]] | None = None
     if class_routed(plan):
         class_refs = {
-            group: [{"kind": "Service", "name": al.service, "port": port, "weight": w} for al, w in zip(firsts, ws, strict=True)]
+            group: [{"kind": "Service", "name": al.service, "port": port, "weight": w} for al,
+                w in zip(firsts, ws, strict=True)]
             for group, ws in class_rules(plan, [al.service for al in firsts], source)
         }
-        basis = f"rules matching {k8s.class_header}: each class's planned routing, scaled to {CLASS_WEIGHT_TOTAL}; the last rule (no header): {basis}"
+        basis = (f"rules matching {k8s.class_header}: each class's planned routing, scaled to "
+            f"{CLASS_WEIGHT_TOTAL}; the last rule (no header): {basis}")
     extra = {ANN_ROUTE_BASIS: basis}
-    return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": meta(plan, name, name, extra_ann=extra), "spec": _route_spec(k8s, gw, refs, class_refs)}
+    return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute",
+        "metadata": meta(plan, name, name, extra_ann=extra),
+        "spec": _route_spec(k8s, gw, refs, class_refs)}
 
 
 def inference_pool(plan: Plan) -> list[Entry]:
@@ -163,14 +185,19 @@ def inference_pool(plan: Plan) -> list[Entry]:
     name = spec.metadata.name
     epp = f"{name}-epp"
     pool_spec: Obj = {
-        "selector": {"matchLabels": {"app.kubernetes.io/name": name, "app.kubernetes.io/component": COMPONENT}},
+        "selector": {"matchLabels": {"app.kubernetes.io/name": name,
+            "app.kubernetes.io/component": COMPONENT}},
         "targetPorts": [{"number": k8s.port}],
-        "endpointPickerRef": {"name": epp, "kind": "Service", "port": {"number": EPP_GRPC_PORT}, "failureMode": "FailClose"},
+        "endpointPickerRef": {"name": epp, "kind": "Service", "port": {"number": EPP_GRPC_PORT},
+            "failureMode": "FailClose"},
     }
     refs: list[Obj] = [{"group": POOL_GROUP, "kind": "InferencePool", "name": name}]
     out: list[Entry] = [
-        ("InferencePool", name, {"apiVersion": f"{POOL_GROUP}/v1", "kind": "InferencePool", "metadata": meta(plan, name, name), "spec": pool_spec}),
-        ("HTTPRoute", name, {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute", "metadata": meta(plan, name, name), "spec": _route_spec(k8s, gw, refs)}),
+        ("InferencePool", name,
+            {"apiVersion": f"{POOL_GROUP}/v1", "kind": "InferencePool",
+            "metadata": meta(plan, name, name), "spec": pool_spec}),
+        ("HTTPRoute", name, {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute",
+            "metadata": meta(plan, name, name), "spec": _route_spec(k8s, gw, refs)}),
     ]
     return out + _endpoint_picker(plan, epp)
 
@@ -184,13 +211,19 @@ def _endpoint_picker(plan: Plan, epp: str) -> list[Entry]:
     epp_labels = dict(labels(spec, epp), **{"app.kubernetes.io/component": "endpoint-picker"})
     m = meta(plan, epp, epp)
     m["labels"] = epp_labels
-    out: list[Entry] = [("ServiceAccount", epp, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": m, "automountServiceAccountToken": True})]
+    out: list[Entry] = [("ServiceAccount", epp,
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": m,
+        "automountServiceAccountToken": True})]
     rules = [
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": [POOL_GROUP], "resources": ["inferencepools"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": ["inference.networking.x-k8s.io"], "resources": ["inferenceobjectives", "inferencemodelrewrites"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [POOL_GROUP], "resources": ["inferencepools"],
+            "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["inference.networking.x-k8s.io"],
+            "resources": ["inferenceobjectives", "inferencemodelrewrites"],
+            "verbs": ["get", "list", "watch"]},
     ]
-    out.append(("Role", epp, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": m, "rules": rules}))
+    out.append(("Role", epp, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": m, "rules": rules}))
     binding = {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
@@ -222,13 +255,17 @@ def _endpoint_picker(plan: Plan, epp: str) -> list[Entry]:
             "replicas": 1,
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": dict(sel)},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "strategy": {"type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "template": {"metadata": {"labels": epp_labels, "annotations": dict(why)}, "spec": pod},
         },
     }
     out.append(("Deployment", epp, dep))
-    ports = [{"name": "grpc", "port": EPP_GRPC_PORT, "targetPort": "grpc", "protocol": "TCP", "appProtocol": "http2"}, {"name": "metrics", "port": EPP_METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}]
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": m, "spec": {"type": "ClusterIP", "selector": dict(sel), "ports": ports}}
+    ports = [{"name": "grpc", "port": EPP_GRPC_PORT, "targetPort": "grpc", "protocol": "TCP",
+        "appProtocol": "http2"}, {"name": "metrics", "port": EPP_METRICS_PORT,
+        "targetPort": "metrics", "protocol": "TCP"}]
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": m,
+        "spec": {"type": "ClusterIP", "selector": dict(sel), "ports": ports}}
     out.append(("Service", epp, svc))
     return out
 
@@ -238,7 +275,8 @@ def _epp_container(plan: Plan) -> Obj:
     not vLLM's (its defaults)."""
     spec = plan.spec
     k8s = spec.kubernetes
-    args = ["--pool-name", spec.metadata.name, "--pool-namespace", k8s.namespace, "--zap-encoder", "json"]
+    args = ["--pool-name", spec.metadata.name, "--pool-namespace", k8s.namespace, "--zap-encoder",
+        "json"]
     engine = spec.model.engine
     if engine in ("sglang", "tgi"):
         waiting, kv = METRICS[engine].waiting, METRICS[engine].kv_cache
@@ -246,7 +284,8 @@ def _epp_container(plan: Plan) -> Obj:
         args += ["--total-queued-requests-metric", waiting]
         if kv is not None:
             args += ["--kv-cache-usage-percentage-metric", kv]
-    health = {"grpc": {"port": EPP_HEALTH_PORT, "service": "inference-extension"}, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
+    health = {"grpc": {"port": EPP_HEALTH_PORT, "service": "inference-extension"},
+        "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
     return {
         "name": "epp",
         "image": k8s.endpoint_picker_image or EPP_IMAGE,
@@ -258,7 +297,8 @@ def _epp_container(plan: Plan) -> Obj:
             {"name": "grpc-health", "containerPort": EPP_HEALTH_PORT, "protocol": "TCP"},
             {"name": "metrics", "containerPort": EPP_METRICS_PORT, "protocol": "TCP"},
         ],
-        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "resources": {"requests": {"cpu": "1", "memory": "1Gi"},
+            "limits": {"cpu": "1", "memory": "1Gi"}},
         "readinessProbe": health,
         "livenessProbe": dict(health, initialDelaySeconds=5),
         "securityContext": container_security_context(read_only_root=True),

@@ -43,7 +43,8 @@ def plan_annotations(plan: Plan, extra: dict[str, str] | None = None) -> dict[st
     return ann
 
 
-def meta(plan: Plan, name: str, instance: str, *, namespaced: bool = True, extra_ann: dict[str, str] | None = None) -> Obj:
+def meta(plan: Plan, name: str, instance: str, *, namespaced: bool = True,
+        extra_ann: dict[str, str] | None = None) -> Obj:
     """An object's ``metadata``: name, namespace (unless cluster-scoped), labels, annotations."""
     m: Obj = {"name": name}
     if namespaced:

@@ -56,7 +56,8 @@ def scheduling(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[dict[str, st
             sel["node.kubernetes.io/instance-type"] = machine
             sel["karpenter.sh/capacity-type"] = "on-demand"
         # spot: required node affinity on the spot pool and its on-demand fallback (node_affinity)
-        tol.append({"key": DEDICATED_TAINT, "operator": "Equal", "value": plan.spec.metadata.name, "effect": "NoSchedule"})
+        tol.append({"key": DEDICATED_TAINT, "operator": "Equal", "value": plan.spec.metadata.name,
+            "effect": "NoSchedule"})
     elif flavor == "gke":
         _gke(al, machine, sel, tol, warnings)
     elif flavor == "aks":
@@ -65,7 +66,8 @@ def scheduling(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[dict[str, st
             tol.append({"key": "sku", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"})
         if spot:
             sel["kubernetes.azure.com/scalesetpriority"] = "spot"
-            tol.append({"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal", "value": "spot", "effect": "NoSchedule"})
+            tol.append({"key": "kubernetes.azure.com/scalesetpriority", "operator": "Equal",
+                "value": "spot", "effect": "NoSchedule"})
     else:  # generic: only labels NVIDIA GPU feature discovery sets
         if al.resource is not None:
             product = al.accel.gpu_product if al.accel else None
@@ -74,7 +76,8 @@ def scheduling(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[dict[str, st
             else:  # Neuron and other non-NVIDIA parts: GPU feature discovery does not label them
                 sel["node.kubernetes.io/instance-type"] = machine
         if spot:
-            warnings.append(f"allocation {al.name}: flavor generic has no standard spot label; the spot replicas are scheduled like on-demand ones")
+            warnings.append(f"allocation {al.name}: flavor generic has no standard spot label; the "
+                "spot replicas are scheduled like on-demand ones")
     own = _row_label_problems(plan, al, sel)  # the catalog row's own labels
     if own:
         raise PlanError(None, own)
@@ -82,7 +85,9 @@ def scheduling(plan: Plan, al: Alloc, warnings: list[str]) -> tuple[dict[str, st
     row = dict(al.node_labels)  # their values were checked above
     for k, v in sel.items():
         if k not in row and safety.check_label_value(v, k):
-            raise PlanError(None, [Problem(f"allocations[{al.index}]", f"node label {k}={safety.shown(v)} is not a valid label value", hint="check the plan's instance type and accelerator")])
+            raise PlanError(None, [Problem(f"allocations[{al.index}]",
+                f"node label {k}={safety.shown(v)} is not a valid label value",
+                hint="check the plan's instance type and accelerator")])
     return sel, tol
 
 
@@ -122,11 +127,13 @@ def _gke(al: Alloc, machine: str, sel: dict[str, str], tol: list[Obj], warnings:
         if gke:
             sel["cloud.google.com/gke-accelerator"] = gke
         else:
-            warnings.append(f"allocation {al.name}: accelerator {al.a.accelerator} has no GKE accelerator name; selecting the node by machine type only")
+            warnings.append(f"allocation {al.name}: accelerator {al.a.accelerator} has no GKE "
+                "accelerator name; selecting the node by machine type only")
     sel["node.kubernetes.io/instance-type"] = machine
     if al.a.capacity_type == "spot":
         sel["cloud.google.com/gke-spot"] = "true"
-        tol.append({"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"})
+        tol.append({"key": "cloud.google.com/gke-spot", "operator": "Equal", "value": "true",
+            "effect": "NoSchedule"})
 
 
 def node_affinity(plan: Plan, al: Alloc) -> Obj | None:
@@ -163,11 +170,13 @@ def interchangeable_types(a: Allocation, rows: Sequence[InstanceRow]) -> list[st
         for r in rows:
             if r.region != a.region or r.instance_type == own or r.accelerator is None:
                 continue
-            if r.accelerator.lower() != a.accelerator.lower() or r.accelerator_count != a.accelerators_per_node:
+            if (r.accelerator.lower() != a.accelerator.lower()
+                    or r.accelerator_count != a.accelerators_per_node):
                 continue
             if r.vcpus < a.vcpus_per_node or r.memory_gib < a.memory_gib_per_node - 1e-6:
                 continue
-            if r.price_spot is None or r.price_spot > a.price_per_node_hour * (1 + SPOT_PRICE_MARGIN) + 1e-9:
+            if (r.price_spot is None
+                    or r.price_spot > a.price_per_node_hour * (1 + SPOT_PRICE_MARGIN) + 1e-9):
                 continue
             out.add(r.instance_type)
     return [own, *sorted(out)]
@@ -196,7 +205,8 @@ def _karpenter_group(plan: Plan, name: str, members: Sequence[Alloc], cluster: s
     first = members[0].a
     spot = first.capacity_type == "spot"
     out: list[Entry] = [("EC2NodeClass", name, _node_class(plan, name, members, cluster))]
-    out.append(("NodePool", name, _node_pool(plan, name, members, name, first.capacity_type, SPOT_WEIGHT if spot else None)))
+    out.append(("NodePool", name, _node_pool(plan, name, members, name, first.capacity_type,
+        SPOT_WEIGHT if spot else None)))
     if spot:
         fb = fallback_pool(name)
         out.append(("NodePool", fb, _node_pool(plan, name, members, fb, "on-demand", FALLBACK_WEIGHT)))
@@ -219,7 +229,8 @@ def _limits(plan: Plan, members: Sequence[Alloc], nodes_extra: int) -> Obj:
     return lim
 
 
-def _node_pool(plan: Plan, name: str, members: Sequence[Alloc], pool_name: str, capacity: str, weight: int | None) -> Obj:
+def _node_pool(plan: Plan, name: str, members: Sequence[Alloc], pool_name: str, capacity: str,
+        weight: int | None) -> Obj:
     svc = plan.spec.metadata.name
     first = members[0].a
     gpu_res = members[0].resource
@@ -228,7 +239,8 @@ def _node_pool(plan: Plan, name: str, members: Sequence[Alloc], pool_name: str, 
     zones = sorted({z for m in members for z in m.a.zones})
     reqs: list[Obj] = []
     if len(types) == 1 or not spot:
-        reqs.append({"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": [first.family]})
+        reqs.append({"key": "karpenter.k8s.aws/instance-family", "operator": "In",
+            "values": [first.family]})
     reqs.append({"key": "node.kubernetes.io/instance-type", "operator": "In", "values": types})
     reqs.append({"key": "karpenter.sh/capacity-type", "operator": "In", "values": [capacity]})
     if zones:
@@ -247,31 +259,39 @@ def _node_pool(plan: Plan, name: str, members: Sequence[Alloc], pool_name: str, 
                 "expireAfter": "720h",
             },
         },
-        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m", "budgets": [{"nodes": "10%"}]},
+        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m",
+            "budgets": [{"nodes": "10%"}]},
         "limits": _limits(plan, members, 1),
     }
     if weight is not None:
         pspec["weight"] = weight
-    return {"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": meta(plan, pool_name, svc, namespaced=False), "spec": pspec}
+    return {"apiVersion": "karpenter.sh/v1", "kind": "NodePool",
+        "metadata": meta(plan, pool_name, svc, namespaced=False), "spec": pspec}
 
 
 def _node_class(plan: Plan, name: str, members: Sequence[Alloc], cluster: str) -> Obj:
     svc = plan.spec.metadata.name
     gpu = members[0].resource is not None
-    llm = any(m.server is not None or (m.storage is not None and m.storage.cache_gib is not None) for m in members)
+    llm = any(m.server is not None or (m.storage is not None and m.storage.cache_gib is not None)
+        for m in members)
     local = any(m.storage is not None and m.storage.node_local for m in members)
-    root = serving.root_volume_gib(gpu=gpu, replicas_per_node=max(m.a.replicas_per_node for m in members), llm=llm)
+    root = serving.root_volume_gib(gpu=gpu, replicas_per_node=max(m.a.replicas_per_node
+        for m in members), llm=llm)
     ncspec: Obj = {
         "role": f"KarpenterNodeRole-{cluster}",
         "amiSelectorTerms": [{"alias": "al2023@latest"}],
         "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster}}],
         "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster}}],
         "blockDeviceMappings": [
-            {"deviceName": "/dev/xvda", "ebs": {"volumeSize": f"{root}Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True}}
+            {"deviceName": "/dev/xvda",
+                "ebs": {"volumeSize": f"{root}Gi", "volumeType": "gp3", "encrypted": True,
+                "deleteOnTermination": True}}
         ],
-        "metadataOptions": {"httpEndpoint": "enabled", "httpProtocolIPv6": "disabled", "httpPutResponseHopLimit": 1, "httpTokens": "required"},
+        "metadataOptions": {"httpEndpoint": "enabled", "httpProtocolIPv6": "disabled",
+            "httpPutResponseHopLimit": 1, "httpTokens": "required"},
         "tags": {"app.kubernetes.io/part-of": svc, "app.kubernetes.io/managed-by": MANAGED_BY},
     }
     if local:
         ncspec["instanceStorePolicy"] = "RAID0"  # NVMe instance store becomes the kubelet's ephemeral storage
-    return {"apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass", "metadata": meta(plan, name, svc, namespaced=False), "spec": ncspec}
+    return {"apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass",
+        "metadata": meta(plan, name, svc, namespaced=False), "spec": ncspec}

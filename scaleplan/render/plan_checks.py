@@ -46,7 +46,8 @@ def plan_problems(plan: Plan) -> list[Problem]:
     out += [p.in_plan() for p in container_problems(k8s)]
     engine = engine_image_problems(spec.model, k8s) + engine_arg_problems(spec.model, k8s)
     out += [p.in_plan() for p in engine]
-    out += safety.text_problems(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash", max_len=256)
+    out += safety.text_problems(plan.metadata.plan_hash, "metadata.plan_hash", what="plan hash",
+        max_len=256)
     out += [p.in_plan() for p in routing_problems(k8s) + autoscaler_problems(k8s)]
     out += _allocation_problems(plan)
     return out
@@ -61,13 +62,16 @@ def _allocation_problems(plan: Plan) -> list[Problem]:
         for fld in ("instance_type", "family", "region", "provider"):
             v = getattr(a, fld)
             label = v.split("+", 1)[0] if fld == "instance_type" else v
-            if fld == "instance_type" and "+" in v and names.LABEL_VALUE.fullmatch(v.replace("+", "-")) and len(v) <= 63:
+            if (fld == "instance_type" and "+" in v
+                    and names.LABEL_VALUE.fullmatch(v.replace("+", "-")) and len(v) <= 63):
                 continue  # GCP N1 + attached GPU rows: n1-standard-4+1xT4
             out += safety.check_label_value(label, f"{base}.{fld}")
         for j, z in enumerate(a.zones):
             out += safety.check_label_value(z, f"{base}.zones[{j}]")
         if a.gpus_per_replica > 0 and a.accelerator.upper() == "CPU":
-            out.append(Problem(f"{base}.gpus_per_replica", "a CPU-only allocation cannot have GPUs per replica", hint=_REGENERATE))
+            out.append(Problem(f"{base}.gpus_per_replica", "a CPU-only allocation cannot have "
+                "GPUs per replica", hint=_REGENERATE))
         if a.gpus_per_replica > max(a.accelerators_per_node, 0) and a.accelerator.upper() != "CPU":
-            out.append(Problem(f"{base}.gpus_per_replica", f"{a.gpus_per_replica} GPUs per replica but the node has {a.accelerators_per_node}", hint=_REGENERATE))
+            out.append(Problem(f"{base}.gpus_per_replica", f"{a.gpus_per_replica} GPUs per replica "
+                f"but the node has {a.accelerators_per_node}", hint=_REGENERATE))
     return out

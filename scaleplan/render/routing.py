@@ -78,12 +78,17 @@ class UnevenMix:
         # (UX trial 20, F5): optimize under routing: service sizes every window for the even
         # split, so a plan that fails it was written by hand or by an older scaleplan
         return (
-            f"routing: service spreads requests evenly over all pods, but {where}the plan mixes {self.fast} "
-            f"({self.fast_rps:g} rps per replica) with {self.slow} ({self.slow_rps:g} rps per replica, {self.ratio:.1f}x slower). "
-            f"An even split saturates the {self.slow} pods once the {pods} pods get {even_cap:.3g} rps in total, "
+            f"routing: service spreads requests evenly over all pods, but {where}the plan mixes "
+                f"{self.fast} "
+            f"({self.fast_rps:g} rps per replica) with {self.slow} ({self.slow_rps:g} rps per "
+                f"replica, {self.ratio:.1f}x slower). "
+            f"An even split saturates the {self.slow} pods once the {pods} pods get {even_cap:.3g} "
+                "rps in total, "
             f"while the plan counts on {planned:.3g} rps of capacity{effect}. "
-            "Set spec.kubernetes.routing: gateway-api (with spec.kubernetes.gateway) and run scaleplan optimize again, "
-            "or run scaleplan optimize again as it is (under routing: service it gives every window "
+            "Set spec.kubernetes.routing: gateway-api (with spec.kubernetes.gateway) and run "
+                "scaleplan optimize again, "
+            "or run scaleplan optimize again as it is (under routing: service it gives "
+                "every window "
             "pods enough for an even split)"
         )
 
@@ -137,11 +142,13 @@ class WeightShortfall:
         return self.capacity_rps <= 0
 
     def message(self) -> str:
-        effect = "has no pods in that window, so those requests fail" if self.no_pods else f"its replicas in that window serve {self.capacity_rps:.4g} rps, so they are overloaded"
+        effect = "has no pods in that window, so those requests fail" if self.no_pods else ("its "
+            f"replicas in that window serve {self.capacity_rps:.4g} rps, so they are overloaded")
         who = f"allocation {self.allocation}"
         if self.shared_by:
             who = f"backend {self.allocation} ({', '.join(self.shared_by)})"
-        fixed = "its rules' per-class weights are fixed all day" if self.class_rules else "weights are fixed at the peak window's capacity mix"
+        fixed = ("its rules' per-class weights are fixed all day" if self.class_rules
+            else "weights are fixed at the peak window's capacity mix")
         return (
             f"the HTTPRoute's {fixed}, but in window {self.window} "
             f"they send {who} {self.load_rps:.4g} rps while {effect}"

@@ -60,14 +60,16 @@ class Storage:
     notes: list[str] = field(default_factory=list)
 
 
-def weights_gib(plan: Plan, a: Allocation, accel_memory_gib: float | None) -> tuple[float | None, str]:
+def weights_gib(plan: Plan, a: Allocation,
+        accel_memory_gib: float | None) -> tuple[float | None, str]:
     """Weights one replica loads, and where the number comes from. The plan's LLM section gives
     it exactly; a plan from a profile alone gives an upper bound (the spec's memory_gib, or the
     replica's GPU memory)."""
     if a.llm is not None:
         return a.llm.weights_gib_per_gpu * a.llm.tensor_parallel * a.llm.pipeline_parallel, "plan"
     if plan.spec.model.memory_gib is not None:
-        return plan.spec.model.memory_gib, "spec model.memory_gib (an upper bound: it includes the KV cache)"
+        return plan.spec.model.memory_gib, ("spec model.memory_gib (an upper bound: it includes "
+            "the KV cache)")
     if accel_memory_gib is not None and a.gpus_per_replica > 0:
         return accel_memory_gib * a.gpus_per_replica, "the replica's GPU memory (an upper bound)"
     return None, "unknown"
@@ -167,7 +169,8 @@ def node_local_nvme(flavor: str, a: Allocation, cache_gib: int) -> bool:
     """Whether the cache can live on the node's NVMe instance store (eks-karpenter only, where
     the EC2NodeClass can RAID0 it into the kubelet's ephemeral storage)."""
     store = NVME_FAMILIES.get(a.family)
-    return flavor == "eks-karpenter" and store is not None and store >= a.replicas_per_node * (cache_gib + CACHE_DIR_GIB)
+    return (flavor == "eks-karpenter" and store is not None
+        and store >= a.replicas_per_node * (cache_gib + CACHE_DIR_GIB))
 
 
 def root_volume_gib(*, gpu: bool, replicas_per_node: int, llm: bool) -> int:
@@ -185,7 +188,8 @@ def secret_env(name: str, secret: str, key: str) -> Obj:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
-def model_storage(plan: Plan, a: Allocation, accel_memory_gib: float | None, *, llm: bool) -> Storage:
+def model_storage(plan: Plan, a: Allocation, accel_memory_gib: float | None, *,
+        llm: bool) -> Storage:
     """Volumes, mounts, env and init containers for the model of allocation ``a``."""
     st = Storage()
     spec = plan.spec
@@ -218,14 +222,16 @@ def model_storage(plan: Plan, a: Allocation, accel_memory_gib: float | None, *, 
     else:
         size = cache_size_gib(w if w is not None else 100.0)
         if w is None:
-            st.notes.append("weights size unknown: model cache sized at 100 GiB; set model.memory_gib or plan with model.architecture")
+            st.notes.append("weights size unknown: model cache sized at 100 GiB; set "
+                "model.memory_gib or plan with model.architecture")
         st.cache_gib = size
         if node_local_nvme(spec.kubernetes.flavor, a, size):
             st.node_local = True
             st.volumes.append({"name": "model-cache", "emptyDir": {"sizeLimit": f"{size}Gi"}})
             st.ephemeral_gib += size
         else:
-            pvc: Obj = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{size}Gi"}}}
+            pvc: Obj = {"accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": f"{size}Gi"}}}
             if src is not None and src.storage_class:
                 pvc["storageClassName"] = src.storage_class
             st.volumes.append({"name": "model-cache", "ephemeral": {"volumeClaimTemplate": {"metadata": {"labels": {"app.kubernetes.io/part-of": spec.metadata.name}}, "spec": pvc}}})
@@ -260,13 +266,15 @@ def _loader(src: ModelSource, size_gib: int) -> Obj:
         {"name": "cache", "mountPath": CACHE_DIR},
     ]
     if src.secret and kind == "s3":
-        env += [secret_env(k, src.secret, k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")]
+        env += [secret_env(k, src.secret, k)
+            for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")]
         # temporary (STS) credentials need their session token; long-lived keys have none
         session = secret_env("AWS_SESSION_TOKEN", src.secret, "AWS_SESSION_TOKEN")
         session["valueFrom"]["secretKeyRef"]["optional"] = True
         env.append(session)
     elif src.secret:
-        env.append({"name": "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE", "value": "/var/run/secrets/model-source/key.json"})
+        env.append({"name": "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE",
+            "value": "/var/run/secrets/model-source/key.json"})
         mounts.append({"name": "model-source-credentials", "mountPath": "/var/run/secrets/model-source", "readOnly": True})
     mem = "2Gi"
     return {
@@ -285,4 +293,5 @@ def secret_volume(src: ModelSource | None) -> Obj | None:
     """gs:// with a Secret: the key file as a read-only Secret volume."""
     if src is None or src.kind != "gs" or not src.secret:
         return None
-    return {"name": "model-source-credentials", "secret": {"secretName": src.secret, "items": [{"key": "key.json", "path": "key.json"}]}}
+    return {"name": "model-source-credentials",
+        "secret": {"secretName": src.secret, "items": [{"key": "key.json", "path": "key.json"}]}}

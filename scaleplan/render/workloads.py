@@ -30,13 +30,15 @@ ANN_IGNORE = "scaleplan.dev/ignore"
 
 
 def _probe(path: str, period: int, failures: int) -> Obj:
-    return {"httpGet": {"path": path, "port": PORT_NAME, "scheme": "HTTP"}, "periodSeconds": period, "timeoutSeconds": 5, "successThreshold": 1, "failureThreshold": failures}
+    return {"httpGet": {"path": path, "port": PORT_NAME, "scheme": "HTTP"}, "periodSeconds": period,
+        "timeoutSeconds": 5, "successThreshold": 1, "failureThreshold": failures}
 
 
 def _container(plan: Plan, al: Alloc) -> Obj:
     k8s = plan.spec.kubernetes
     probes = k8s.probes
-    res: Obj = {"requests": {"cpu": al.cpu, "memory": al.memory}, "limits": {"cpu": al.cpu, "memory": al.memory}}
+    res: Obj = {"requests": {"cpu": al.cpu, "memory": al.memory},
+        "limits": {"cpu": al.cpu, "memory": al.memory}}
     if al.resource is not None:
         res["requests"][al.resource] = al.a.gpus_per_replica
         res["limits"][al.resource] = al.a.gpus_per_replica
@@ -141,7 +143,8 @@ def _spread_cost(plan: Plan, al: Alloc, zones: int) -> list[str]:
     w = max(range(len(extra)), key=lambda i: (extra[i], a.replicas_per_window[i]))
     mean = sum(extra) * a.price_per_node_hour / len(extra)
     unit = "hours" if len(extra) == 24 and plan.demand.window_hours == 1 else "windows"
-    where = f"{unit[:-1]} {w}: {a.replicas_per_window[w]} replicas on {a.nodes_per_window[w] + extra[w]} nodes"
+    where = (f"{unit[:-1]} {w}: {a.replicas_per_window[w]} replicas on "
+        f"{a.nodes_per_window[w] + extra[w]} nodes")
     return [
         f"allocation {al.name}: the zone spread the plan relies on (maxSkew 1 over {zones} "
         f"zones) needs more nodes than the plan counts in {sum(1 for e in extra if e)} of "
@@ -219,7 +222,8 @@ def _pod(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
         pod["affinity"]["nodeAffinity"] = node_aff
     pod["affinity"]["podAntiAffinity"] = {
         "preferredDuringSchedulingIgnoredDuringExecution": [
-            {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": dict(match)}, "topologyKey": "kubernetes.io/hostname"}}
+            {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": dict(match)},
+                "topologyKey": "kubernetes.io/hostname"}}
         ]
     }
     pod["topologySpreadConstraints"] = [_zone_spread(plan, al, match, warnings)]
@@ -256,7 +260,8 @@ def deployment(plan: Plan, al: Alloc, warnings: list[str]) -> Obj:
     if not k8s.read_only_root_filesystem:
         # the spec opted out on purpose: record it, so that scaleplan check does not flag it
         extra[ANN_IGNORE] = "writable-root-fs"
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(plan, al.name, al.name, extra_ann=extra), "spec": dspec}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": meta(plan, al.name, al.name, extra_ann=extra), "spec": dspec}
 
 
 def pdb(plan: Plan, al: Alloc) -> Obj:
@@ -266,12 +271,16 @@ def pdb(plan: Plan, al: Alloc) -> Obj:
         max_unavailable = 1
     else:
         max_unavailable = max(1, min(al.a.replicas_per_node, al.min_replicas - 1))
-    spec = {"maxUnavailable": max_unavailable, "selector": {"matchLabels": selector(plan.spec, al.name)}, "unhealthyPodEvictionPolicy": "AlwaysAllow"}
-    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(plan, al.name, al.name), "spec": spec}
+    spec = {"maxUnavailable": max_unavailable,
+        "selector": {"matchLabels": selector(plan.spec, al.name)},
+        "unhealthyPodEvictionPolicy": "AlwaysAllow"}
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": meta(plan, al.name, al.name), "spec": spec}
 
 
 def _ports(plan: Plan) -> list[Obj]:
-    return [{"name": PORT_NAME, "port": plan.spec.kubernetes.port, "targetPort": PORT_NAME, "protocol": "TCP"}]
+    return [{"name": PORT_NAME, "port": plan.spec.kubernetes.port, "targetPort": PORT_NAME,
+        "protocol": "TCP"}]
 
 
 def service(plan: Plan) -> Obj:
@@ -293,4 +302,5 @@ def backend_service(plan: Plan, al: Alloc) -> Obj:
         m = meta(plan, al.service, al.service)
         return {"apiVersion": "v1", "kind": "Service", "metadata": m, "spec": s}
     s = {"type": "ClusterIP", "selector": selector(plan.spec, al.name), "ports": _ports(plan)}
-    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(plan, al.service, al.name), "spec": s}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(plan, al.service, al.name),
+        "spec": s}

@@ -114,15 +114,19 @@ def parse_trace(text: str, name: str) -> Trace:
                 header_seen = True  # one header line before the first value
                 continue
             if at is None:
-                raise InputError(name, [Problem("", f"{field!r} is not a number", hint="give one arrival time in seconds per line (or as the first CSV column)", line=lineno)]) from None
+                raise InputError(name, [Problem("", f"{field!r} is not a number",
+                    hint="give one arrival time in seconds per line (or as the first CSV column)",
+                    line=lineno)]) from None
             v = at
         if not np.isfinite(v) or v < 0:
-            raise InputError(name, [Problem("", f"arrival time {field} must be finite and >= 0", hint="times are seconds from the start of the day", line=lineno)])
+            raise InputError(name, [Problem("", f"arrival time {field} must be finite and >= 0",
+                hint="times are seconds from the start of the day", line=lineno)])
         values.append(v)
         lines.append(lineno)
         shown.append(field)
     if not values:
-        raise InputError(name, [Problem("", "trace has no arrival times", hint="give one arrival time in seconds per line")])
+        raise InputError(name, [Problem("", "trace has no arrival times",
+            hint="give one arrival time in seconds per line")])
     times = np.array(values, dtype=np.float64)
     mixed_clocks(name, times, lines.__getitem__, shown.__getitem__)
     return Trace(name=name, times=np.sort(times))

@@ -134,7 +134,8 @@ def simulate(
     topo = topology(plan, opts.replica_delta)
     fitted = _service_models(plan, opts, notes)
     segments, times, kind = _arrivals(plan, opts, rng)
-    event = place_failure(plan, topo, segments, opts.failure, opts.fail_at_s) if opts.failure is not None else None
+    event = place_failure(plan, topo, segments, opts.failure,
+        opts.fail_at_s) if opts.failure is not None else None
     back = None
     if event is not None:
         back = recovery(plan, topo, event, opts.replace_after_s, accelerators)
@@ -157,20 +158,26 @@ def simulate(
     fstats = None
     if event is not None and back is not None:
         fstats = _failure_stats(plan, topo, times, served, out, event, back)
-    worst = min((ws for ws in win_stats if ws.attainment is not None), key=lambda ws: (ws.attainment or 0.0, ws.start_s), default=None)
+    worst = min((ws for ws in win_stats if ws.attainment is not None),
+        key=lambda ws: (ws.attainment or 0.0, ws.start_s), default=None)
     slo = plan.spec.slo
     n = len(times)
     attainment = float(out.within.mean()) if n else 1.0
     return SimResult(
-        plan=plan.metadata.name, plan_hash=plan.metadata.plan_hash, arrivals=kind, policy=opts.policy, seed=seed,
+        plan=plan.metadata.name, plan_hash=plan.metadata.plan_hash, arrivals=kind,
+            policy=opts.policy, seed=seed,
         duration_s=segments[0][1] - segments[0][0], windows_simulated=tuple(s[2] for s in segments),
-        batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, service=opts.service, replica_delta=replica_delta,
+        batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, service=opts.service,
+            replica_delta=replica_delta,
         slo_latency_ms=slo.latency_ms, slo_percentile=slo.percentile, target=out.target,
         requests=n, completed=int(out.done.sum()), failed=int(out.failed.sum()),
         attainment=attainment, meets_slo=attainment >= out.target,
-        worst_window=worst.window if worst else None, worst_window_attainment=worst.attainment if worst else None,
-        latency_ms=latency_stats(out.lat_ms[out.done]), windows=tuple(win_stats), allocations=tuple(alloc_stats), failure=fstats,
-        queue_t_s=tuple(float(t) for t in sample_t), queue_total=tuple(int(q) for q in q_total), notes=tuple(notes),
+        worst_window=worst.window if worst else None,
+            worst_window_attainment=worst.attainment if worst else None,
+        latency_ms=latency_stats(out.lat_ms[out.done]), windows=tuple(win_stats),
+            allocations=tuple(alloc_stats), failure=fstats,
+        queue_t_s=tuple(float(t) for t in sample_t), queue_total=tuple(int(q) for q in q_total),
+            notes=tuple(notes),
     )
 
 
@@ -178,8 +185,10 @@ def simulate(
 
 
 def _options(
-    plan: Plan, arrivals: str | arr.Trace, duration_s: float, seed: int, failure: str | None, fail_times: tuple[float | None, float | None], policy: str,
-    batch_timeout_ms: float, fixed_fraction: float, replica_delta: int, windows: tuple[int, ...] | None, service: str,
+    plan: Plan, arrivals: str | arr.Trace, duration_s: float, seed: int, failure: str | None,
+        fail_times: tuple[float | None, float | None], policy: str,
+    batch_timeout_ms: float, fixed_fraction: float, replica_delta: int,
+        windows: tuple[int, ...] | None, service: str,
 ) -> SimOptions:
     """The options checked (ValueError naming the bad one) in the order the caller gave them;
     ``fail_times``: (fail_at_s, replace_after_s)."""
@@ -203,29 +212,36 @@ def _options(
     return SimOptions(
         arrivals=arrivals, duration_s=float(duration_s), seed=seed,
         failure=fail, fail_at_s=fail_at_s, replace_after_s=replace_after_s, policy=resolved,
-        batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction, replica_delta=replica_delta, windows=windows,
+        batch_timeout_ms=batch_timeout_ms, fixed_fraction=fixed_fraction,
+            replica_delta=replica_delta, windows=windows,
         service=service,
     )
 
 
-def _service_models(plan: Plan, opts: SimOptions, notes: list[str]) -> list[tuple[ReplicaModel, float]]:
+def _service_models(plan: Plan, opts: SimOptions,
+        notes: list[str]) -> list[tuple[ReplicaModel, float]]:
     """Each allocation's (ReplicaModel, sigma); a note where the point's p50 latency exceeds the
     batch service time its throughput implies."""
     fitted: list[tuple[ReplicaModel, float]] = []
     for a in plan.allocations:
-        rmod, sg = service_model(a, fixed_fraction=opts.fixed_fraction, timeout_s=opts.batch_timeout_ms / 1000.0)
+        rmod, sg = service_model(a, fixed_fraction=opts.fixed_fraction,
+            timeout_s=opts.batch_timeout_ms / 1000.0)
         fitted.append((rmod, sg))
         op = a.operating_point
         if op.latency_ms.p50 > 1.1 * rmod.s_full * 1000.0:
-            notes.append(f"{a.name}: the point's p50 latency {op.latency_ms.p50:g} ms exceeds the mean batch service time {rmod.s_full * 1000:g} ms implied by its throughput; light-load latency is understated")
+            notes.append(f"{a.name}: the point's p50 latency {op.latency_ms.p50:g} ms exceeds the "
+                f"mean batch service time {rmod.s_full * 1000:g} ms implied by its throughput; "
+                "light-load latency is understated")
     return fitted
 
 
-def _arrivals(plan: Plan, opts: SimOptions, rng: np.random.Generator) -> tuple[list[Segment], F64, str]:
+def _arrivals(plan: Plan, opts: SimOptions,
+        rng: np.random.Generator) -> tuple[list[Segment], F64, str]:
     """(segments, sorted arrival times, arrivals label): a trace's real windows, or each
     selected window for ``duration_s`` back to back with Poisson or bursty arrivals."""
     if isinstance(opts.arrivals, arr.Trace):
-        return trace_segments(plan, opts.arrivals.times), opts.arrivals.times, f"trace:{opts.arrivals.name}"
+        return (trace_segments(plan, opts.arrivals.times), opts.arrivals.times,
+            f"trace:{opts.arrivals.name}")
     if opts.arrivals not in ("poisson", "bursty"):
         raise ValueError(f"arrivals must be 'poisson', 'bursty' or a Trace; got {opts.arrivals!r}")
     duration_s = opts.duration_s
@@ -237,7 +253,8 @@ def _arrivals(plan: Plan, opts: SimOptions, rng: np.random.Generator) -> tuple[l
         raise ValueError(f"windows must be in 0..{nwin - 1}")
     expected = sum(plan.demand.rps[w] for w in sel) * duration_s
     if expected > MAX_REQUESTS:
-        raise ValueError(f"about {expected:.3g} requests; the limit is {MAX_REQUESTS:.0e}: lower the duration or select fewer windows")
+        raise ValueError(f"about {expected:.3g} requests; the limit is {MAX_REQUESTS:.0e}: lower "
+            "the duration or select fewer windows")
     segments = [(k * duration_s, (k + 1) * duration_s, w) for k, w in enumerate(sel)]
     gen = arr.poisson if opts.arrivals == "poisson" else arr.bursty
     parts = [gen(rng, t0, t1, plan.demand.rps[w]) for t0, t1, w in segments]
@@ -313,11 +330,14 @@ def _outcomes(
     n_static = int(served.static_dropped.sum())
     if n_static:
         where = ", ".join(f"{name} ({k})" for name, k in served.static_drops)
-        notes.append(f"{n_static} requests failed because the HTTPRoute's static weights sent them to a backend with no running pods (a Service without endpoints): {where}")
+        notes.append(f"{n_static} requests failed because the HTTPRoute's static weights sent them "
+            f"to a backend with no running pods (a Service without endpoints): {where}")
     if int(dropped.sum()) > n_static:
-        notes.append(f"{int(dropped.sum()) - n_static} requests arrived when no replica was running and count as failed")
+        notes.append(f"{int(dropped.sum()) - n_static} requests arrived when no replica was "
+            "running and count as failed")
     req_alloc = np.where(dropped, -1, topo.alloc_of[safe_rep] if topo.n_replicas else -1)
-    return _Outcomes(dropped, failed, lat_ms, within, ~failed, req_alloc, plan.spec.slo.percentile / 100.0)
+    return _Outcomes(dropped, failed, lat_ms, within, ~failed, req_alloc,
+        plan.spec.slo.percentile / 100.0)
 
 
 @dataclass(frozen=True)
@@ -422,7 +442,8 @@ def _window_stats(
             requests=cnt, failed=int((out.failed & m).sum()),
             attainment=float(out.within[m].mean()) if cnt else None,
             latency_ms=latency_stats(out.lat_ms[m & out.done]),
-            queue_mean=float(qk.mean()) if len(qk) else 0.0, queue_max=int(qk.max()) if len(qk) else 0,
+            queue_mean=float(qk.mean()) if len(qk) else 0.0,
+                queue_max=int(qk.max()) if len(qk) else 0,
             utilization=b / act_k if act_k > 0 else None,
         ))
     return stats
@@ -435,7 +456,8 @@ def _standing(topo: Topology, w: int, t0: float, t1: float, outage: _Outage) -> 
     return {name: of.count(ai) for ai, name in enumerate(topo.names)}
 
 
-def _alloc_stats(plan: Plan, svc: ServiceModels, times: F64, served: Served, out: _Outcomes, busy: _Busy, sample_t: F64) -> list[AllocationStats]:
+def _alloc_stats(plan: Plan, svc: ServiceModels, times: F64, served: Served, out: _Outcomes,
+        busy: _Busy, sample_t: F64) -> list[AllocationStats]:
     stats: list[AllocationStats] = []
     for ai, a in enumerate(plan.allocations):
         m = out.req_alloc == ai
@@ -445,12 +467,14 @@ def _alloc_stats(plan: Plan, svc: ServiceModels, times: F64, served: Served, out
         act_a = float(busy.active_s[:, ai].sum())
         stats.append(AllocationStats(
             name=a.name, accelerator=a.accelerator, capacity_type=a.capacity_type,
-            batch_size=svc.models[ai].batch, service_ms=svc.models[ai].s_full * 1000.0, sigma=svc.sigmas[ai],
+            batch_size=svc.models[ai].batch, service_ms=svc.models[ai].s_full * 1000.0,
+                sigma=svc.sigmas[ai],
             requests=cnt, attainment=float(out.within[m].mean()) if cnt else None,
             latency_ms=latency_stats(out.lat_ms[m & out.done]),
             utilization=float(busy.b_busy[bm].sum()) / act_a if act_a > 0 else None,
             mean_batch=float(served.b_size[own].mean()) if own.any() else None,
-            queue_mean=float(qa.mean()) if len(qa) else 0.0, queue_max=int(qa.max()) if len(qa) else 0,
+            queue_mean=float(qa.mean()) if len(qa) else 0.0,
+                queue_max=int(qa.max()) if len(qa) else 0,
         ))
     return stats
 

@@ -48,7 +48,8 @@ class FailureEvent:
         return sorted(self.lost & set(topo.serving(self.window)))
 
 
-def failure_time(plan: Plan, segments: list[Segment] | tuple[Segment, ...], fail_at_s: float | None) -> float:
+def failure_time(plan: Plan, segments: list[Segment] | tuple[Segment, ...],
+        fail_at_s: float | None) -> float:
     """``fail_at_s`` checked against the simulated horizon (outside it: an
     :class:`~scaleplan.errors.OptionError` naming --fail-at), or by default 10 % into the
     busiest segment (the first of equals)."""
@@ -63,7 +64,8 @@ def failure_time(plan: Plan, segments: list[Segment] | tuple[Segment, ...], fail
     return float(fail_at_s)
 
 
-def place_failure(plan: Plan, topo: Topology, segments: list[Segment] | tuple[Segment, ...], mode: Failure, fail_at_s: float | None) -> FailureEvent:
+def place_failure(plan: Plan, topo: Topology, segments: list[Segment] | tuple[Segment, ...],
+        mode: Failure, fail_at_s: float | None) -> FailureEvent:
     """The failure ``mode`` at ``fail_at_s`` (default: see :func:`failure_time`)."""
     tf = failure_time(plan, segments, fail_at_s)
     seg = int(segment_of(segments, np.array(tf)))
@@ -83,12 +85,14 @@ def check_zones_listed(plan: Plan, name: str) -> None:
             "assumed)")])
 
 
-def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tuple[set[int], list[str]]:
+def lost_replicas(plan: Plan, topo: Topology, mode: Failure,
+        window: int) -> tuple[set[int], list[str]]:
     """Replica ids the failure takes down: the worst single node / zone, or all spot capacity."""
     notes: list[str] = []
     allocs = plan.allocations
     if mode == "spot":
-        lost = {g for g in range(topo.n_replicas) if allocs[int(topo.alloc_of[g])].capacity_type == "spot"}
+        lost = {g for g in range(topo.n_replicas)
+            if allocs[int(topo.alloc_of[g])].capacity_type == "spot"}
         if not lost:
             notes.append("the plan has no spot capacity: the spot failure takes nothing down")
         return lost, notes
@@ -120,7 +124,8 @@ def lost_replicas(plan: Plan, topo: Topology, mode: Failure, window: int) -> tup
         return set(), notes
     zone = max(sorted(cap_by_zone), key=lambda z: cap_by_zone[z])
     if any(not a.zones for a in allocs):
-        notes.append("allocations without zones are taken to sit in one zone named after their region")
+        notes.append("allocations without zones are taken to sit in one zone named after "
+            "their region")
     notes.append(f"zone lost: {zone}")
     return {g for g in range(topo.n_replicas) if topo.zone_of[g] == zone}, notes
 
@@ -179,7 +184,8 @@ def claim_tested(mode: Failure, redundancy: str, survive_loss: bool = False) -> 
     zone's loss, ``placement.spot.survive_loss`` (``survive_loss``) the loss of all spot."""
     if mode == "spot":
         return survive_loss
-    return (mode == "node" and redundancy in ("n+1", "zone")) or (mode == "zone" and redundancy == "zone")
+    return ((mode == "node" and redundancy in ("n+1", "zone"))
+        or (mode == "zone" and redundancy == "zone"))
 
 
 def survives_spot_loss(plan: Plan) -> bool:

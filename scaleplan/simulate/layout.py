@@ -25,16 +25,22 @@ Segment = tuple[float, float, int]  # (t0, t1, window): one window simulated fro
 def check_simulatable(plan: Plan, name: str = "<plan>") -> None:
     """Raise InfeasibleError (exit 4) / PlanError (exit 3) for plans that cannot be simulated."""
     if plan.status == "infeasible":
-        raise InfeasibleError([InfeasibleReason("plan-infeasible", f"{name}: the plan's status is 'infeasible'; there is no deployment to simulate", "fix the spec (see the plan's explanation) and run 'scaleplan optimize' again")])
+        raise InfeasibleError([InfeasibleReason("plan-infeasible", f"{name}: the plan's status is "
+            "'infeasible'; there is no deployment to simulate", "fix the spec (see the plan's "
+            "explanation) and run 'scaleplan optimize' again")])
     if not plan.allocations:
-        raise PlanError(name, [Problem("allocations", "the plan has no allocations, so there is nothing to simulate", hint="run 'scaleplan optimize' to produce a plan with allocations")])
+        raise PlanError(name, [Problem("allocations", "the plan has no allocations, so there is "
+            "nothing to simulate", hint="run 'scaleplan optimize' to produce a plan "
+            "with allocations")])
     problems: list[Problem] = []
     if any(not math.isfinite(x) or x < 0 for x in plan.demand.rps):
-        problems.append(Problem("demand.rps", "rates must be finite and >= 0", hint="fix the plan or run 'scaleplan optimize' again"))
+        problems.append(Problem("demand.rps", "rates must be finite and >= 0",
+            hint="fix the plan or run 'scaleplan optimize' again"))
     if problems:
         raise PlanError(name, problems)
     if sum(sum(a.replicas_per_window) for a in plan.allocations) == 0:
-        raise PlanError(name, [Problem("allocations", "every allocation has 0 replicas in every window", hint="run 'scaleplan optimize' again")])
+        raise PlanError(name, [Problem("allocations", "every allocation has 0 replicas in "
+            "every window", hint="run 'scaleplan optimize' again")])
 
 
 # ---------------------------------------------------------------- replicas
@@ -56,7 +62,8 @@ class Topology:
 
     def serving(self, window: int) -> list[int]:
         """The global ids of the replicas that run in ``window``, allocation by allocation."""
-        return [self.offsets[ai] + j for ai in range(len(self.counts)) for j in range(self.counts[ai][window])]
+        return [self.offsets[ai] + j for ai in range(len(self.counts))
+            for j in range(self.counts[ai][window])]
 
     def standing(
         self, window: int, t0: float, t1: float, lost: frozenset[int], down_s: float, up_s: float
@@ -69,7 +76,8 @@ class Topology:
         return [g for g in self.serving(window) if g not in gone]
 
 
-def lost_in(t0: float, t1: float, lost: frozenset[int], down_s: float, up_s: float) -> frozenset[int]:
+def lost_in(t0: float, t1: float, lost: frozenset[int], down_s: float,
+        up_s: float) -> frozenset[int]:
     """The ``lost`` ids down at some time from ``t0`` to ``t1`` (down from ``down_s`` until
     ``up_s``, inf: never back): all of them where the outage overlaps, else none. Shared by
     :meth:`Topology.standing` and the LLM simulator's window counts."""

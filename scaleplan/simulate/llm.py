@@ -91,7 +91,8 @@ if TYPE_CHECKING:
 
 def is_llm_plan(plan: Plan) -> bool:
     """LLM mode: an allocation has an ``llm`` section, or the SLO has TTFT/TPOT targets."""
-    return any(a.llm is not None for a in plan.allocations) or plan.spec.slo.ttft_ms is not None or plan.spec.slo.tpot_ms is not None
+    return (any(a.llm is not None for a in plan.allocations) or plan.spec.slo.ttft_ms is not None
+        or plan.spec.slo.tpot_ms is not None)
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,8 @@ def simulate_llm(
     cfgs = [replica_config(plan, a, steps[k]) for k, a in enumerate(allocs)]
     for a in allocs:
         if a.llm is None:
-            notes.append(f"{a.name}: no llm section; max_num_seqs = the operating point's batch ({a.operating_point.batch_size}), KV cache not limiting")
+            notes.append(f"{a.name}: no llm section; max_num_seqs = the operating point's batch "
+                f"({a.operating_point.batch_size}), KV cache not limiting")
     alloc_of = [int(x) for x in topo.alloc_of]
     segs = wl.segments
     serving = [(t0, frozenset(topo.serving(w))) for t0, _, w in segs]
@@ -186,14 +188,17 @@ def simulate_llm(
     if failure is not None:
         at = (fail_at_s, replace_after_s)
         replacement = _failure(plan, topo, segs, failure, at, notes, accelerators)
-    outages = [eng.Outage(replacement.lost_ids, replacement.at_s, replacement.at_s + replacement.delay_s)] if replacement is not None else []
-    route, routing_desc = route_as_rendered(plan, opts.picker, rng.random(len(wl.times)), alloc_of, notes, [wl.names[c] for c in wl.cls])
+    outages = [eng.Outage(replacement.lost_ids, replacement.at_s,
+        replacement.at_s + replacement.delay_s)] if replacement is not None else []
+    route, routing_desc = route_as_rendered(plan, opts.picker, rng.random(len(wl.times)), alloc_of,
+        notes, [wl.names[c] for c in wl.cls])
     frontend_s = _request_path_s(steps, notes)
     res = eng.run(
         wl.times, wl.inp, wl.out, [cfgs[ai] for ai in alloc_of], alloc_of, serving, route,
         outages=outages, sample_t=sample_times(segs), frontend_s=frontend_s, control=ctl,
     )
-    out = _report(plan, name, seed, opts, trace is None, wl, res, serving, alloc_of, cfgs, sources, replacement, routing_desc, notes)
+    out = _report(plan, name, seed, opts, trace is None, wl, res, serving, alloc_of, cfgs, sources,
+        replacement, routing_desc, notes)
     if surge is not None:
         out = replace(out, surge=_surged(plan, surge, wl, res, ctl, replace_after_s, accelerators))
         if out.surge is not None and not out.surge.holds and out.rejected_why:  # capacity fails too
@@ -277,7 +282,8 @@ def _options(
     if not (rate_scale > 0 and math.isfinite(rate_scale)):
         raise ValueError("rate_scale must be > 0")
     if steps_source not in STEP_SOURCES:
-        raise ValueError(f"steps_source must be one of {', '.join(STEP_SOURCES)}; got {steps_source!r}")
+        raise ValueError(f"steps_source must be one of {', '.join(STEP_SOURCES)}; got "
+            f"{steps_source!r}")
     return LlmOptions(
         lengths, length_sigma, picker, rate_scale, steps_source, arrivals, replica_delta
     )
@@ -334,8 +340,10 @@ def _trace_span_s(wl: Workload, res: eng.EngineResult) -> float:
 
 
 def _report(
-    plan: Plan, name: str, seed: int, opts: LlmOptions, generated: bool, wl: Workload, res: eng.EngineResult,
-    serving: list[tuple[float, frozenset[int]]], alloc_of: list[int], cfgs: list[eng.ReplicaConfig], sources: list[str],
+    plan: Plan, name: str, seed: int, opts: LlmOptions, generated: bool, wl: Workload,
+        res: eng.EngineResult,
+    serving: list[tuple[float, frozenset[int]]], alloc_of: list[int], cfgs: list[eng.ReplicaConfig],
+        sources: list[str],
     replacement: Replacement | None, routing_desc: str, notes: list[str],
 ) -> LlmSimResult:
     """The result: outcomes per request summarised per class, window, allocation and failure."""
@@ -356,14 +364,21 @@ def _report(
     slo = plan.spec.slo
     n = len(wl.times)
     return LlmSimResult(
-        plan=name, plan_hash=plan.metadata.plan_hash, mode="llm", arrivals=wl.kind, routing=routing_desc, lengths=wl.lengths if generated or wl.drawn else "trace",
-        seed=seed, windows_simulated=tuple(s[2] for s in segs), window_seconds=tuple(s[1] - s[0] for s in segs),
-        slo_percentile=o.pct, slo_ttft_ms=slo.ttft_ms, slo_tpot_ms=slo.tpot_ms, slo_e2e_ms=slo.latency_ms, target=o.target,
-        requests=n, completed=int(o.ok.sum()), failed=int((res.outcome == eng.FAILED).sum()), rejected=rejected,
+        plan=name, plan_hash=plan.metadata.plan_hash, mode="llm", arrivals=wl.kind,
+            routing=routing_desc, lengths=wl.lengths if generated or wl.drawn else "trace",
+        seed=seed, windows_simulated=tuple(s[2] for s in segs),
+            window_seconds=tuple(s[1] - s[0] for s in segs),
+        slo_percentile=o.pct, slo_ttft_ms=slo.ttft_ms, slo_tpot_ms=slo.tpot_ms,
+            slo_e2e_ms=slo.latency_ms, target=o.target,
+        requests=n, completed=int(o.ok.sum()), failed=int((res.outcome == eng.FAILED).sum()),
+            rejected=rejected,
         attainment=float(o.good.mean()) if n else 1.0, goodput_rps=rate(o.good),
-        meets_slo=all(c.holds for c in cstats), saturated=any(w.saturated for w in wstats), classes=tuple(cstats), windows=tuple(wstats),
-        allocations=tuple(astats), failure=fstats, series_t_s=tuple(res.sample_t.tolist()), series_waiting=tuple(res.sample_waiting.tolist()),
-        series_running=tuple(res.sample_running.tolist()), series_kv_used=tuple(res.sample_kv_used.tolist()),
+        meets_slo=all(c.holds for c in cstats), saturated=any(w.saturated for w in wstats),
+            classes=tuple(cstats), windows=tuple(wstats),
+        allocations=tuple(astats), failure=fstats, series_t_s=tuple(res.sample_t.tolist()),
+            series_waiting=tuple(res.sample_waiting.tolist()),
+        series_running=tuple(res.sample_running.tolist()),
+            series_kv_used=tuple(res.sample_kv_used.tolist()),
         series_preemptions=tuple(res.sample_preempted.tolist()), notes=tuple(notes),
         replica_delta=opts.replica_delta, slo_e2e_derived=slo.tested_latency_ms is None,
         rejected_why=why,

@@ -49,7 +49,8 @@ class StepTime(Protocol):
     attends to its sequence's earlier tokens and causally to itself), and one token for each of
     ``decode_seqs`` sequences over ``context_tokens`` tokens of KV context in all."""
 
-    def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: int) -> float: ...
+    def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float,
+            decode_seqs: int, context_tokens: int) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class LinearStep:
     per_decode_seq_s: float
     per_context_token_s: float = 0.0
 
-    def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: int) -> float:
+    def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float,
+            decode_seqs: int, context_tokens: int) -> float:
         return (self.base_s + self.per_prefill_token_s * prefill_tokens
                 + self.per_decode_seq_s * decode_seqs + self.per_context_token_s * context_tokens)
 

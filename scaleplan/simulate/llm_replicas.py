@@ -62,8 +62,10 @@ def step_from_points(points: Sequence[Point]) -> eng.LinearStep:
         k = (p.input_tokens, p.output_tokens)
         if k not in lowest or p.concurrency < lowest[k].concurrency:
             lowest[k] = p
-    ks = [max(p.ttft_ms / 1000.0 - a, 0.05 * p.ttft_ms / 1000.0) / p.input_tokens for p in lowest.values()]
-    return eng.LinearStep(base_s=float(a), per_prefill_token_s=float(np.median(ks)), per_decode_seq_s=float(b))
+    ks = [max(p.ttft_ms / 1000.0 - a, 0.05 * p.ttft_ms / 1000.0) / p.input_tokens
+        for p in lowest.values()]
+    return eng.LinearStep(base_s=float(a), per_prefill_token_s=float(np.median(ks)),
+        per_decode_seq_s=float(b))
 
 
 def _one_load(points: Sequence[Point]) -> str:
@@ -83,7 +85,8 @@ def class_tokens(plan: Plan) -> dict[str, tuple[int | None, int | None]]:
     return {c.name: (c.input_tokens, c.output_tokens) for c in plan.spec.traffic.classes}
 
 
-def _points_for(plan: Plan, a: Allocation, profile_points: Sequence[Point] | None) -> tuple[list[Point], str]:
+def _points_for(plan: Plan, a: Allocation,
+        profile_points: Sequence[Point] | None) -> tuple[list[Point], str]:
     toks = class_tokens(plan)
     if a.llm is not None and a.llm.classes:
         pts = []
@@ -99,11 +102,13 @@ def _points_for(plan: Plan, a: Allocation, profile_points: Sequence[Point] | Non
     return [], ""
 
 
-def profile_points(profile: Any, accelerator: str, gpus: int, classes: dict[str, tuple[int | None, int | None]]) -> list[Point]:
+def profile_points(profile: Any, accelerator: str, gpus: int,
+        classes: dict[str, tuple[int | None, int | None]]) -> list[Point]:
     """TTFT/TPOT points of a Profile for one accelerator and GPU count (class tokens from the spec)."""
     out: list[Point] = []
     for m in profile.measurements:
-        if m.accelerator != accelerator or m.gpus != max(gpus, 1) or m.ttft_ms is None or m.tpot_ms is None:
+        if (m.accelerator != accelerator or m.gpus != max(gpus, 1) or m.ttft_ms is None
+                or m.tpot_ms is None):
             continue
         i, o = classes.get(m.request_class or "", (None, None))
         if i is None and len(classes) == 1:
@@ -160,15 +165,19 @@ class ModelStep:
         self._f = step_time_ms
         self._lines: dict[tuple[int, int], tuple[float, float] | None] = {}
 
-    def exact(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: float) -> float:
+    def exact(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int,
+            context_tokens: float) -> float:
         return float(self._f(
-            self.deployment, prefill_tokens=prefill_tokens, prefill_seqs=prefill_seqs, prefill_pairs=prefill_pairs,
+            self.deployment, prefill_tokens=prefill_tokens, prefill_seqs=prefill_seqs,
+                prefill_pairs=prefill_pairs,
             decode_seqs=decode_seqs, context_tokens_total=context_tokens,
         ).ms) / 1000.0
 
-    def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float, decode_seqs: int, context_tokens: int) -> float:
+    def __call__(self, prefill_tokens: int, prefill_seqs: int, prefill_pairs: float,
+            decode_seqs: int, context_tokens: int) -> float:
         if prefill_tokens:
-            return self.exact(prefill_tokens, prefill_seqs, prefill_pairs, decode_seqs, context_tokens)
+            return self.exact(prefill_tokens, prefill_seqs, prefill_pairs, decode_seqs,
+                context_tokens)
         # Decode-only steps (most of them): for a fixed batch the model's step time is piecewise
         # linear in the context. Per 4,096-token segment, the ends and three interior points are
         # evaluated; if they lie on one line (1e-12 relative) the segment is served from it, else
@@ -270,9 +279,12 @@ def model_deployment(
             if n not in planned:  # as the plan predicted it (open loop, co-batched or alone)
                 planned[n] = as_planned(plan.spec, shape, served, n)
             p, own = planned[n][cname], predict(shape, t, n)
-            off = max(off, abs(math.log(p.ttft_ms / pred.ttft_ms)), abs(math.log(p.tpot_ms / pred.tpot_ms)))
-            ttft, tpot = pred.ttft_ms * own.ttft_ms / p.ttft_ms, pred.tpot_ms * own.tpot_ms / p.tpot_ms
-            obs.append(Observed(d, t.input_tokens, t.output_tokens, n, ttft_ms=ttft, tpot_ms=tpot, kind="open_loop", label=cname))
+            off = max(off, abs(math.log(p.ttft_ms / pred.ttft_ms)),
+                abs(math.log(p.tpot_ms / pred.tpot_ms)))
+            ttft, tpot = (pred.ttft_ms * own.ttft_ms / p.ttft_ms,
+                pred.tpot_ms * own.tpot_ms / p.tpot_ms)
+            obs.append(Observed(d, t.input_tokens, t.output_tokens, n, ttft_ms=ttft, tpot_ms=tpot,
+                kind="open_loop", label=cname))
         if obs and off > math.log(1.02):
             cal, _ = calibrate(obs, basis="the plan's per-class predictions", prior=LIGHT_PRIOR)
             model = f"LLM model ({shape.hw.name} TP{shape.tp})"
@@ -358,7 +370,9 @@ def steps_for_plan(
                 sources.append(why)
                 continue
             if source == "model":
-                problems.append(Problem(f"allocations[{k}] ({a.name})", f"no LLM model step times: {why}", hint="give the spec a model.architecture the LLM model can size here, or use --steps points"))
+                problems.append(Problem(f"allocations[{k}] ({a.name})",
+                    f"no LLM model step times: {why}", hint="give the spec a model.architecture "
+                    "the LLM model can size here, or use --steps points"))
                 continue
             if plan.spec.model.architecture is not None:  # said where the source is shown
                 unsized = f" (the LLM model could not be used: {why})"
@@ -366,9 +380,12 @@ def steps_for_plan(
         if not pts:
             problems.append(Problem(
                 f"allocations[{k}] ({a.name})",
-                "has no TTFT/TPOT data: neither llm.classes predictions with the spec classes' input_tokens/output_tokens, nor profile points with ttft_ms/tpot_ms for "
+                "has no TTFT/TPOT data: neither llm.classes predictions with the spec classes' "
+                    "input_tokens/output_tokens, nor profile points with ttft_ms/tpot_ms for "
                 f"{a.accelerator} x{max(a.gpus_per_replica, 1)}",
-                hint="re-run 'scaleplan optimize' with an LLM profile (scaleplan profile llm) so the plan carries llm.classes, or pass --profile with measured TTFT/TPOT points; give every spec class input_tokens and output_tokens",
+                hint="re-run 'scaleplan optimize' with an LLM profile (scaleplan profile llm) so "
+                    "the plan carries llm.classes, or pass --profile with measured TTFT/TPOT "
+                    "points; give every spec class input_tokens and output_tokens",
             ))
             continue
         steps.append(step_from_points(pts))

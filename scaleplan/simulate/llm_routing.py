@@ -38,7 +38,8 @@ EPP_KV_WEIGHT = 2.0
 Router = Callable[[int, float, eng.ReplicaView], int]
 
 
-def route_as_rendered(plan: Plan, picker: Picker, u: NDArray[np.float64], alloc_of: Sequence[int], notes: list[str], req_class: Sequence[str] | None = None) -> tuple[Router, str]:
+def route_as_rendered(plan: Plan, picker: Picker, u: NDArray[np.float64], alloc_of: Sequence[int],
+        notes: list[str], req_class: Sequence[str] | None = None) -> tuple[Router, str]:
     """(router, description) for the plan's ``kubernetes.routing``; ``u`` holds one uniform
     draw per request (the static weights' pick); ``req_class`` each request's class name (a
     ``kubernetes.class_header`` route picks by that class's rule)."""
@@ -46,7 +47,8 @@ def route_as_rendered(plan: Plan, picker: Picker, u: NDArray[np.float64], alloc_
     if routing == "gateway-api":
         if class_routed(plan) and req_class is not None:
             hdr = plan.spec.kubernetes.class_header
-            return _static_weights(plan, u, alloc_of, notes, req_class), f"gateway-api (HTTPRoute rule per {hdr} value, static weights)"
+            return _static_weights(plan, u, alloc_of, notes,
+                req_class), f"gateway-api (HTTPRoute rule per {hdr} value, static weights)"
         return _static_weights(plan, u, alloc_of, notes), "gateway-api (HTTPRoute static weights)"
     if routing == "inference-pool":
         return _endpoint_picker(picker, u), f"inference-pool ({PICKER_DESC[picker]})"
@@ -61,7 +63,8 @@ def _picks(wvec: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.int6
     return np.minimum(np.searchsorted(cum, u, side="right"), len(wvec) - 1)
 
 
-def _static_weights(plan: Plan, u: NDArray[np.float64], alloc_of: Sequence[int], notes: list[str], req_class: Sequence[str] | None = None) -> Router:
+def _static_weights(plan: Plan, u: NDArray[np.float64], alloc_of: Sequence[int], notes: list[str],
+        req_class: Sequence[str] | None = None) -> Router:
     """The HTTPRoute's weights pick the backend (:mod:`scaleplan.kube.backends`: an allocation,
     or the allocations of one serving shape behind one Service); the backend's running replicas,
     of any of its allocations, take turns. A backend with no running replica fails the request.

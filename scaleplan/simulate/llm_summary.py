@@ -65,7 +65,8 @@ def outcomes(plan: Plan, wl: Workload, res: eng.EngineResult) -> Outcomes:
     ttft = (res.t_first - wl.times) * 1000.0
     e2e = (res.t_done - wl.times) * 1000.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        tpot = np.where(wl.out > 1, (res.t_done - res.t_first) * 1000.0 / np.maximum(wl.out - 1, 1), 0.0)
+        tpot = np.where(wl.out > 1, (res.t_done - res.t_first) * 1000.0 / np.maximum(wl.out - 1, 1),
+            0.0)
     # each request against its class's SLO (traffic.classes[].slo over the top-level slo); a
     # derived slo.latency_ms is not an SLO (Slo.tested_latency_ms): the optimizer does not
     # test it, so it judges no request here either; e2e is still reported
@@ -137,7 +138,8 @@ def class_attainment(
     )
 
 
-def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, rate: Rate) -> list[LlmClassStats]:
+def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes,
+        rate: Rate) -> list[LlmClassStats]:
     stats: list[LlmClassStats] = []
     for k, cname in enumerate(wl.names):
         m = wl.cls == k
@@ -146,11 +148,15 @@ def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, ra
         att_t, att_p, att_e, holds = class_attainment(plan, cname, o, m)
         att = float(o.good[m].mean()) if cnt else 1.0
         stats.append(LlmClassStats(
-            name=cname, input_tokens=float(wl.inp[m].mean()) if cnt else 0.0, output_tokens=float(wl.out[m].mean()) if cnt else 0.0,
-            requests=cnt, completed=int(mo.sum()), failed=int((m & (res.outcome == eng.FAILED)).sum()),
+            name=cname, input_tokens=float(wl.inp[m].mean()) if cnt else 0.0,
+                output_tokens=float(wl.out[m].mean()) if cnt else 0.0,
+            requests=cnt, completed=int(mo.sum()),
+                failed=int((m & (res.outcome == eng.FAILED)).sum()),
             rejected=int((m & (res.outcome == eng.REJECTED)).sum()),
-            ttft_ms=pcts(o.ttft[mo]), tpot_ms=pcts(o.tpot[mo & (wl.out > 1)]), e2e_ms=pcts(o.e2e[mo]),
-            ttft_at_slo_pct_ms=at_pct(o.ttft[mo], o.pct), tpot_at_slo_pct_ms=at_pct(o.tpot[mo & (wl.out > 1)], o.pct),
+            ttft_ms=pcts(o.ttft[mo]), tpot_ms=pcts(o.tpot[mo & (wl.out > 1)]),
+                e2e_ms=pcts(o.e2e[mo]),
+            ttft_at_slo_pct_ms=at_pct(o.ttft[mo], o.pct),
+                tpot_at_slo_pct_ms=at_pct(o.tpot[mo & (wl.out > 1)], o.pct),
             attainment_ttft=att_t, attainment_tpot=att_p, attainment_e2e=att_e, attainment=att,
             goodput_rps=rate(o.good & m), holds=holds, slo=own_targets(plan, cname),
         ))
@@ -158,7 +164,8 @@ def class_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, ra
 
 
 def window_stats(
-    plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, serving: Sequence[tuple[float, frozenset[int]]],
+    plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes,
+        serving: Sequence[tuple[float, frozenset[int]]],
     rps_scale: float | None, notes: list[str], failure: Replacement | None = None,
 ) -> list[LlmWindowStats]:
     """Per segment; ``rps_scale`` None: the rate offered (a trace: its requests over the part of
@@ -181,7 +188,8 @@ def window_stats(
         wq = res.sample_waiting[sl]
         kv = res.sample_kv_used[sl]
         pre = res.sample_preempted[sl]
-        pre_before = int(res.sample_preempted[k * SAMPLES_PER_WINDOW - 1]) if k > 0 and len(res.sample_preempted) >= k * SAMPLES_PER_WINDOW else 0
+        pre_before = (int(res.sample_preempted[k * SAMPLES_PER_WINDOW - 1]) if k > 0
+            and len(res.sample_preempted) >= k * SAMPLES_PER_WINDOW else 0)
         served = int(((done_t >= t0) & (done_t < t1)).sum())
         growth = int(wq[-1]) - int(wq[0]) if len(wq) else 0
         sat = cnt > 0 and growth > max(20, 0.05 * cnt) and served < 0.95 * cnt
@@ -191,17 +199,21 @@ def window_stats(
         dt = spanned if rps_scale is None and spanned > 0 else t1 - t0
         if sat:
             notes.append(
-                f"window {w}: SATURATED, the queue grows without bound: offered {cnt / dt:.3g} req/s, served {served / dt:.3g} req/s, "
+                f"window {w}: SATURATED, the queue grows without bound: offered {cnt / dt:.3g} "
+                    f"req/s, served {served / dt:.3g} req/s, "
                 f"waiting {int(wq[0])} -> {int(wq[-1])} requests over {t1 - t0:g} s"
             )
         standing = serving[k][1] - lost_in(t0, t1, lost, down_s, up_s)
         stats.append(LlmWindowStats(
-            window=w, start_s=t0, end_s=t1, rps=plan.demand.rps[w] * rps_scale if rps_scale is not None else cnt / dt,
+            window=w, start_s=t0, end_s=t1,
+                rps=plan.demand.rps[w] * rps_scale if rps_scale is not None else cnt / dt,
             replicas=len(standing), requests=cnt, completed_in_window=served,
             ttft_ms=pcts(o.ttft[m & o.ok]), tpot_ms=pcts(o.tpot[m & o.ok & (wl.out > 1)]),
             attainment=float(o.good[m].mean()) if cnt else None,
-            waiting_mean=float(wq.mean()) if len(wq) else 0.0, waiting_max=int(wq.max()) if len(wq) else 0,
-            kv_used_mean=float(kv.mean()) if len(kv) else 0.0, kv_used_max=float(kv.max()) if len(kv) else 0.0,
+            waiting_mean=float(wq.mean()) if len(wq) else 0.0,
+                waiting_max=int(wq.max()) if len(wq) else 0,
+            kv_used_mean=float(kv.mean()) if len(kv) else 0.0,
+                kv_used_max=float(kv.max()) if len(kv) else 0.0,
             preemptions=int(pre[-1]) - pre_before if len(pre) else 0, saturated=sat,
             worst=worst_classes(plan, wl, o, m),
         ))
@@ -231,7 +243,8 @@ def worst_classes(
 
 
 def alloc_stats(
-    plan: Plan, segs: Sequence[Segment], serving: Sequence[tuple[float, frozenset[int]]], alloc_of: Sequence[int],
+    plan: Plan, segs: Sequence[Segment], serving: Sequence[tuple[float, frozenset[int]]],
+        alloc_of: Sequence[int],
     cfgs: Sequence[eng.ReplicaConfig], sources: Sequence[str], res: eng.EngineResult,
 ) -> list[LlmAllocStats]:
     allocs = plan.allocations
@@ -239,18 +252,23 @@ def alloc_stats(
     for k, (t0, t1, _) in enumerate(segs):
         for g in serving[k][1]:
             active_s[alloc_of[g]] += t1 - t0
-    req_alloc = np.where(res.replica >= 0, np.array([*alloc_of, 0])[np.maximum(res.replica, 0)] if alloc_of else 0, -1)
+    req_alloc = np.where(res.replica >= 0, np.array([*alloc_of, 0])[np.maximum(res.replica, 0)]
+        if alloc_of else 0, -1)
     stats: list[LlmAllocStats] = []
     for ai, a in enumerate(allocs):
         reps = [g for g in range(len(alloc_of)) if alloc_of[g] == ai]
         busy = float(res.busy_s[reps].sum()) if reps else 0.0
         stats.append(LlmAllocStats(
-            name=a.name, accelerator=a.accelerator, capacity_type=a.capacity_type, step_source=sources[ai],
-            max_num_seqs=cfgs[ai].max_num_seqs, kv_cache_tokens=a.llm.kv_cache_tokens if a.llm else 0,
+            name=a.name, accelerator=a.accelerator, capacity_type=a.capacity_type,
+                step_source=sources[ai],
+            max_num_seqs=cfgs[ai].max_num_seqs,
+                kv_cache_tokens=a.llm.kv_cache_tokens if a.llm else 0,
             token_budget=cfgs[ai].token_budget, requests=int((req_alloc == ai).sum()),
             busy=min(1.0, busy / active_s[ai]) if active_s[ai] > 0 else None,
-            mean_batch=float(res.seq_steps[reps].sum()) / max(int(res.steps[reps].sum()), 1) if reps else None,
-            steps=int(res.steps[reps].sum()) if reps else 0, preemptions=int(res.preemptions[reps].sum()) if reps else 0,
+            mean_batch=float(res.seq_steps[reps].sum()) / max(int(res.steps[reps].sum()), 1) if reps
+                else None,
+            steps=int(res.steps[reps].sum()) if reps else 0,
+                preemptions=int(res.preemptions[reps].sum()) if reps else 0,
         ))
     return stats
 
@@ -268,7 +286,8 @@ class Replacement:
     basis: str
 
 
-def failure_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes, rep: Replacement) -> LlmFailureStats:
+def failure_stats(plan: Plan, wl: Workload, res: eng.EngineResult, o: Outcomes,
+        rep: Replacement) -> LlmFailureStats:
     v = outage_attainment(wl.times, o.good, rep.at_s, rep.at_s + rep.delay_s, o.target)
     red = plan.spec.placement.redundancy
     return LlmFailureStats(

@@ -38,7 +38,8 @@ I64 = NDArray[np.int64]
 MAX_TRACE_BYTES = 512 * 1024 * 1024
 TIME_KEYS = ("timestamp", "time", "arrival_time", "arrival", "t", "ts", "start_time")
 IN_KEYS = ("input_tokens", "prompt_tokens", "input_len", "input_length", "isl", "num_prompt_tokens")
-OUT_KEYS = ("output_tokens", "completion_tokens", "output_len", "output_length", "osl", "num_completion_tokens")
+OUT_KEYS = ("output_tokens", "completion_tokens", "output_len", "output_length", "osl",
+    "num_completion_tokens")
 CLASS_KEYS = ("class", "request_class")
 DAY_S = 86400.0
 HEADER_HINT = (
@@ -116,27 +117,34 @@ def _from_epoch(t: F64) -> tuple[F64, str]:
 
 
 def _rows(name: str, rows: list[tuple[int, dict[str, Any]]], keys: list[str]) -> LlmTrace:
-    tk, ik, ok_, ck = _pick(keys, TIME_KEYS), _pick(keys, IN_KEYS), _pick(keys, OUT_KEYS), _pick(keys, CLASS_KEYS)
+    tk, ik, ok_, ck = (_pick(keys, TIME_KEYS), _pick(keys, IN_KEYS), _pick(keys, OUT_KEYS),
+        _pick(keys, CLASS_KEYS))
     named = (("time (timestamp)", tk), ("input_tokens", ik), ("output_tokens", ok_))
     missing = [w for w, k in named if k is None]
     if missing:
         has = f"its columns: {', '.join(keys) or 'none'}"
         raise _bad(name, f"the trace has no {' or '.join(missing)} column ({has})", HEADER_HINT)
     assert tk is not None and ik is not None and ok_ is not None
-    t = np.array([_num(name, r.get(tk), "time", ln, integer=False) for ln, r in rows], dtype=np.float64)
-    i = np.array([_num(name, r.get(ik), "input_tokens", ln, integer=True) for ln, r in rows], dtype=np.int64)
-    o = np.array([_num(name, r.get(ok_), "output_tokens", ln, integer=True) for ln, r in rows], dtype=np.int64)
-    c: list[str | None] = [(str(r.get(ck)).strip() or None) if ck and r.get(ck) is not None else None for _, r in rows]
+    t = np.array([_num(name, r.get(tk), "time", ln, integer=False) for ln, r in rows],
+        dtype=np.float64)
+    i = np.array([_num(name, r.get(ik), "input_tokens", ln, integer=True) for ln, r in rows],
+        dtype=np.int64)
+    o = np.array([_num(name, r.get(ok_), "output_tokens", ln, integer=True) for ln, r in rows],
+        dtype=np.int64)
+    c: list[str | None] = [(str(r.get(ck)).strip() or None) if ck and r.get(ck) is not None
+        else None for _, r in rows]
     notes: list[str] = []
     mixed_clocks(name, t, lambda k: rows[k][0], lambda k: str(rows[k][1].get(tk)))
     if len(t) and t.min() >= EPOCH_S:
         t, note = _from_epoch(t)
         notes.append(note)
     order = np.argsort(t, kind="stable")
-    return LlmTrace(name, t[order], i[order], o[order], tuple(c[k] for k in order.tolist()), notes=tuple(notes))
+    return LlmTrace(name, t[order], i[order], o[order], tuple(c[k] for k in order.tolist()),
+        notes=tuple(notes))
 
 
-_AGGREGATES = {"aiperf": "an AIPerf", "genai-perf": "a GenAI-Perf", "melange": "a Mélange", "aibrix": "an AIBrix"}
+_AGGREGATES = {"aiperf": "an AIPerf", "genai-perf": "a GenAI-Perf", "melange": "a Mélange",
+    "aibrix": "an AIBrix"}
 
 
 def _refuse_aggregate(name: str, d: dict[str, Any]) -> None:
@@ -155,17 +163,23 @@ def _refuse_aggregate(name: str, d: dict[str, Any]) -> None:
 def _vllm_result(name: str, d: dict[str, Any]) -> LlmTrace:
     ins, outs = d.get("input_lens"), d.get("output_lens")
     if not isinstance(ins, list) or not isinstance(outs, list) or len(ins) != len(outs):
-        raise _bad(name, "this vLLM result has no per-request input_lens/output_lens arrays", "save it with --save-detailed (vllm bench serve) or use a CSV trace with timestamp,input_tokens,output_tokens")
-    i = np.array([_num(name, v, f"input_lens[{k}]", None, integer=True) for k, v in enumerate(ins)], dtype=np.int64)
-    o = np.array([_num(name, v, f"output_lens[{k}]", None, integer=True) for k, v in enumerate(outs)], dtype=np.int64)
+        raise _bad(name, "this vLLM result has no per-request input_lens/output_lens arrays",
+            "save it with --save-detailed (vllm bench serve) or use a CSV trace with "
+            "timestamp,input_tokens,output_tokens")
+    i = np.array([_num(name, v, f"input_lens[{k}]", None, integer=True) for k, v in enumerate(ins)],
+        dtype=np.int64)
+    o = (np.array([_num(name, v, f"output_lens[{k}]", None, integer=True) for k,
+        v in enumerate(outs)], dtype=np.int64))
     raw = d.get("request_rate", "inf")
     try:
         rate = float(raw)
     except (TypeError, ValueError):
-        raise _bad(name, f"request_rate {raw!r} is not a number", "vLLM writes a number or 'inf'") from None
+        raise _bad(name, f"request_rate {raw!r} is not a number",
+            "vLLM writes a number or 'inf'") from None
     if not rate > 0:
         raise _bad(name, f"request_rate {raw!r} must be > 0", "vLLM writes a number or 'inf'")
-    note = f"vLLM result without arrival times: {len(i)} requests replayed {'all at once' if math.isinf(rate) else f'as Poisson arrivals at {rate:g} req/s'}"
+    note = (f"vLLM result without arrival times: {len(i)} requests replayed "
+        f"{'all at once' if math.isinf(rate) else f'as Poisson arrivals at {rate:g} req/s'}")
     return LlmTrace(name, np.zeros(len(i)), i, o, (None,) * len(i), rate=rate, notes=(note,))
 
 
@@ -186,7 +200,8 @@ def _times_only(text: str, name: str) -> LlmTrace:
 def parse_llm_trace(text: str, name: str) -> LlmTrace:
     stripped = text.lstrip()
     if not stripped:
-        raise _bad(name, "the trace is empty", "give one request per line: timestamp,input_tokens,output_tokens")
+        raise _bad(name, "the trace is empty", "give one request per line: "
+            "timestamp,input_tokens,output_tokens")
     if stripped.startswith("{"):
         try:
             doc = json.loads(stripped)
@@ -203,7 +218,8 @@ def parse_llm_trace(text: str, name: str) -> LlmTrace:
             try:
                 obj = json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise _bad(name, f"not JSON ({exc.msg})", "give one JSON object per line", ln) from None
+                raise _bad(name, f"not JSON ({exc.msg})", "give one JSON object per line",
+                    ln) from None
             if not isinstance(obj, dict):
                 raise _bad(name, "not a JSON object", "give one JSON object per line", ln)
             keys = keys or list(obj)
@@ -212,15 +228,18 @@ def parse_llm_trace(text: str, name: str) -> LlmTrace:
     import csv
     import io
 
-    lines = [(ln, s) for ln, s in enumerate(text.splitlines(), start=1) if s.strip() and not s.lstrip().startswith("#")]
+    lines = [(ln, s) for ln, s in enumerate(text.splitlines(), start=1) if s.strip()
+        and not s.lstrip().startswith("#")]
     if not lines:
-        raise _bad(name, "the trace has no requests", "give one request per line: timestamp,input_tokens,output_tokens")
+        raise _bad(name, "the trace has no requests", "give one request per line: "
+            "timestamp,input_tokens,output_tokens")
     reader = csv.reader(io.StringIO("\n".join(s for _, s in lines)))
     table = list(reader)
     if all(len(r) == 1 for r in table):  # one arrival time per line: the tokens are drawn
         return _times_only(text, name)
     header = [h.strip() for h in table[0]]
-    rows = [(lines[k][0], dict(zip(header, r, strict=False))) for k, r in enumerate(table[1:], start=1)]
+    rows = [(lines[k][0], dict(zip(header, r, strict=False))) for k,
+        r in enumerate(table[1:], start=1)]
     if not rows:
         raise _bad(name, "the trace has a header but no requests", "add one request per line")
     return _rows(name, rows, header)

@@ -131,7 +131,8 @@ def generate(
         t += d
     if expected > MAX_REQUESTS:
         smaller = ", a smaller --surge" if surge is not None else ""
-        raise ValueError(f"about {expected:.3g} requests; the limit is {MAX_REQUESTS:.0e}: lower --duration, --min-requests{smaller} or select fewer windows")
+        raise ValueError(f"about {expected:.3g} requests; the limit is {MAX_REQUESTS:.0e}: lower "
+            f"--duration, --min-requests{smaller} or select fewer windows")
     if surge is not None:  # one window (the command's check): the surge within it
         check_within(surge, segs[-1][1], segs[-1][2])
     process = bursty if arrivals == "bursty" else poisson
@@ -169,7 +170,8 @@ def _draw(
 ) -> tuple[I64, I64, I64]:
     """``n`` requests' classes (by ``shares``) and token counts (:func:`_lengths`)."""
     toks = class_tokens(plan)
-    cls = rng.choice(len(names), size=n, p=shares).astype(np.int64) if n else np.empty(0, dtype=np.int64)
+    cls = (rng.choice(len(names), size=n, p=shares).astype(np.int64) if n
+        else np.empty(0, dtype=np.int64))
     inp = np.empty(n, dtype=np.int64)
     out = np.empty(n, dtype=np.int64)
     for k, c in enumerate(names):
@@ -219,7 +221,8 @@ def from_trace(
     else at the peak window's start; a trace with times keeps them (``windows`` is noted)."""
     if not trace.lengths_given:
         return _drawn(plan, trace, rng, lengths, sigma, windows)
-    toks = {c: (i, o) for c, (i, o) in class_tokens(plan).items() if i is not None and o is not None}
+    toks = {c: (i, o) for c, (i, o) in class_tokens(plan).items() if i is not None
+        and o is not None}
     bare = sum(c is None for c in trace.classes)
     names = (*toks, "trace") if bare or not toks else tuple(toks)
     times = trace.times
@@ -232,7 +235,8 @@ def from_trace(
     if trace.rate is not None:
         n = len(trace.input_tokens)
         start = windows[0] if windows else peak_window(plan.demand.rps)
-        times = np.zeros(n) if math.isinf(trace.rate) else np.cumsum(rng.exponential(1.0 / trace.rate, n))
+        times = (np.zeros(n) if math.isinf(trace.rate)
+            else np.cumsum(rng.exponential(1.0 / trace.rate, n)))
         times = times + start * plan.demand.window_hours * 3600.0
         which = "the first window --windows selects" if windows else "the peak window"
         notes.append(f"replayed from the start of window {start} ({which})")
@@ -245,7 +249,8 @@ def from_trace(
         lo = np.log(np.array([v[1] for v in toks.values()], dtype=np.float64))
         ri = np.log(trace.input_tokens.astype(np.float64))
         ro = np.log(trace.output_tokens.astype(np.float64))
-        nearest = np.argmin((ri[:, None] - li[None, :]) ** 2 + (ro[:, None] - lo[None, :]) ** 2, axis=1)
+        nearest = np.argmin((ri[:, None] - li[None, :]) ** 2 + (ro[:, None] - lo[None, :]) ** 2,
+            axis=1)
         index = {c: k for k, c in enumerate(names)}
         for k, c in enumerate(trace.classes):
             if c is None:
@@ -256,7 +261,8 @@ def from_trace(
                 unknown.add(c)
                 cls[k] = int(nearest[k])
     if unknown:
-        notes.append(f"trace classes not in the spec ({', '.join(sorted(unknown))}) were matched to the nearest spec class by token counts")
+        notes.append(f"trace classes not in the spec ({', '.join(sorted(unknown))}) were matched "
+            "to the nearest spec class by token counts")
     used = sorted(set(cls.tolist()))  # the classes the trace's requests have, in spec order
     cls = np.searchsorted(np.array(used, dtype=np.int64), cls).astype(np.int64)
     segs = tuple(trace_segments(plan, times))

@@ -32,7 +32,8 @@ class FittedTable:
     (very long names), the rows are printed one after the other (:meth:`records`).
     """
 
-    def __init__(self, title: str, columns: Sequence[tuple[str, Cell]], rows: Sequence[Sequence[str]], *, show_header: bool = True) -> None:
+    def __init__(self, title: str, columns: Sequence[tuple[str, Cell]],
+            rows: Sequence[Sequence[str]], *, show_header: bool = True) -> None:
         self.title = title
         self.columns = tuple(columns)
         self.rows = tuple(tuple(r) for r in rows)
@@ -45,7 +46,8 @@ class FittedTable:
         from rich.text import Text
 
         # compact: no edge columns and one space of padding between cells (plus the separator)
-        t = Table(title=self.title, title_justify="left", show_header=self.show_header, box=box.SIMPLE, pad_edge=False, show_edge=not compact, collapse_padding=compact)
+        t = Table(title=self.title, title_justify="left", show_header=self.show_header,
+            box=box.SIMPLE, pad_edge=False, show_edge=not compact, collapse_padding=compact)
         for j, (header, cell) in enumerate(self.columns):
             justify: Literal["left", "right"] = "right" if cell == "number" else "left"
             if cell == "fold":
@@ -54,7 +56,8 @@ class FittedTable:
             widest = max((cell_len(r[j]) for r in self.rows), default=1)
             if compact:
                 width = max(widest, *(cell_len(w) for w in header.split()))
-                t.add_column(Text(header, no_wrap=False), justify=justify, no_wrap=True, min_width=width, max_width=width)
+                t.add_column(Text(header, no_wrap=False), justify=justify, no_wrap=True,
+                    min_width=width, max_width=width)
             else:
                 t.add_column(header, justify=justify, no_wrap=True, min_width=widest)
         for r in self.rows:
@@ -69,7 +72,8 @@ class FittedTable:
         lines = [self.title]
         named = self.columns[0][1] == "whole"
         for r in self.rows:
-            pairs = [f"{h}: {v}" if self.show_header else v for (h, _), v in zip(self.columns, r, strict=True)]
+            pairs = [f"{h}: {v}" if self.show_header else v for (h, _),
+                v in zip(self.columns, r, strict=True)]
             if named:
                 lines.append(r[0])
                 pairs = pairs[1:]
@@ -83,7 +87,8 @@ class FittedTable:
                 lines.append(line)
         return lines
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
+    def __rich_console__(self, console: Console,
+            options: ConsoleOptions) -> Iterator[RenderableType]:
         from rich.text import Text
 
         natural = self.table(compact=False)
@@ -101,7 +106,8 @@ def _width(console: Console, options: ConsoleOptions, renderable: RenderableType
     """The widest line ``renderable`` renders to (a table wider than the console included)."""
     from rich.segment import Segment
 
-    return max((Segment.get_line_length(line) for line in Segment.split_lines(console.render(renderable, options))), default=0)
+    return max((Segment.get_line_length(line)
+        for line in Segment.split_lines(console.render(renderable, options))), default=0)
 
 
 def sparkline(values: list[float | None], top: float | None = None) -> str:
@@ -184,38 +190,49 @@ def renderables(res: SimResult) -> list[RenderableType]:
 
     verdict = "holds" if res.ok else "FAILS"
     head = Text(
-        f"{res.plan}: {res.requests} requests, {res.arrivals} arrivals, policy {res.policy}, seed {res.seed}; "
-        f"SLO p{res.slo_percentile} <= {res.slo_latency_ms:g} ms: attainment {_pct(res.attainment)} "
+        f"{res.plan}: {res.requests} requests, {res.arrivals} arrivals, policy {res.policy}, seed "
+            f"{res.seed}; "
+        f"SLO p{res.slo_percentile} <= {res.slo_latency_ms:g} ms: attainment "
+            f"{_pct(res.attainment)} "
         f"(target {_pct(res.target)}) -> {verdict}"
     )
     lat = res.latency_ms
-    head2 = Text(f"latency (ms): p50 {_ms(lat.p50)}  p95 {_ms(lat.p95)}  p99 {_ms(lat.p99)}  mean {_ms(lat.mean)}  max {_ms(lat.max)}; failed {res.failed}")
+    head2 = Text(f"latency (ms): p50 {_ms(lat.p50)}  p95 {_ms(lat.p95)}  p99 {_ms(lat.p99)}  mean "
+        f"{_ms(lat.mean)}  max {_ms(lat.max)}; failed {res.failed}")
 
-    wt = FittedTable("Per window", [(c, "number") for c in ("win", "rps", "repl", "reqs", "attain", "p50", "p95", "p99", "q max", "util")], [
+    wt = FittedTable("Per window", [(c, "number") for c in ("win", "rps", "repl", "reqs", "attain",
+        "p50", "p95", "p99", "q max", "util")], [
         (
-            str(w.window), f"{w.rps:g}", str(sum(w.replicas.values())), str(w.requests), _pct(w.attainment),
-            _ms(w.latency_ms.p50), _ms(w.latency_ms.p95), _ms(w.latency_ms.p99), str(w.queue_max), _pct(w.utilization),
+            str(w.window), f"{w.rps:g}", str(sum(w.replicas.values())), str(w.requests),
+                _pct(w.attainment),
+            _ms(w.latency_ms.p50), _ms(w.latency_ms.p95), _ms(w.latency_ms.p99), str(w.queue_max),
+                _pct(w.utilization),
         )
         for w in res.windows
     ])
-    at_cols: list[tuple[str, Cell]] = [("allocation", "whole"), ("capacity", "whole"), *((c, "number") for c in ("batch", "reqs", "attain", "p99", "util", "avg batch"))]
+    at_cols: list[tuple[str, Cell]] = [("allocation", "whole"), ("capacity", "whole"),
+        *((c, "number") for c in ("batch", "reqs", "attain", "p99", "util", "avg batch"))]
     at = FittedTable("Per replica type (latency in ms)", at_cols, [
         (
             a.name, a.capacity_type, str(a.batch_size), str(a.requests), _pct(a.attainment),
-            _ms(a.latency_ms.p99), _pct(a.utilization), "-" if a.mean_batch is None else f"{a.mean_batch:.2f}",
+            _ms(a.latency_ms.p99), _pct(a.utilization),
+                "-" if a.mean_batch is None else f"{a.mean_batch:.2f}",
         )
         for a in res.allocations if a.utilization is not None
     ])
-    idle = _not_running([a.name for a in res.allocations if a.utilization is None], res.windows_simulated)
+    idle = _not_running([a.name for a in res.allocations if a.utilization is None],
+        res.windows_simulated)
     p99 = [w.latency_ms.p99 for w in res.windows]
     reps: list[float | None] = [float(sum(w.replicas.values())) for w in res.windows]
     rps: list[float | None] = [w.rps for w in res.windows]
     top = max([v for v in p99 if v is not None] + [res.slo_latency_ms])
-    spark = FittedTable("Over the day (one column per window)", [("what", "fold"), ("bars", "whole")], [
+    spark = FittedTable("Over the day (one column per window)",
+        [("what", "fold"), ("bars", "whole")], [
         ("demand rps", sparkline(rps)),
         ("replicas", sparkline(reps)),
         (f"p99 (full bar {top:.0f} ms)", sparkline(p99, top)),
-        ("below target", "".join("✗" if (w.attainment is not None and w.attainment < res.target) else "·" for w in res.windows)),
+        ("below target", "".join("✗" if (w.attainment is not None and w.attainment < res.target)
+            else "·" for w in res.windows)),
         ("queue max", sparkline([float(w.queue_max) for w in res.windows])),
     ], show_header=False)
     out: list[RenderableType] = [head, head2, wt, at, *([Text(idle)] if idle else []), spark]
@@ -226,7 +243,8 @@ def renderables(res: SimResult) -> list[RenderableType]:
         out.append(Text(
             f"failure {f.mode} at {f.at_s:g} s (window {f.window}): lost {lost};"
             f" replacements serve {_back(f)}; {counted(f.failed_requests, 'request')} lost"
-            + (f" ({f.static_weight_failures} sent there by the static HTTPRoute weights)" if f.static_weight_failures else " in flight")
+            + (f" ({f.static_weight_failures} sent there by the static HTTPRoute weights)"
+                if f.static_weight_failures else " in flight")
             + "; "
             f"{_outage(f)} (p99 {_ms(f.latency_after_ms.p99)} ms)"
             f" -> {'holds' if f.holds else 'FAILS'}; {claim}"
@@ -277,17 +295,23 @@ def png_bytes(res: SimResult) -> bytes:
     plt = _pyplot()
     x = list(range(len(res.windows)))
     labels = [str(w.window) for w in res.windows]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True,
+        gridspec_kw={"height_ratios": [3, 2]})
     for key, style in (("p50", "-"), ("p95", "--"), ("p99", ":")):
         ys = [getattr(w.latency_ms, key) for w in res.windows]
-        ax1.plot(x, [float("nan") if y is None else y for y in ys], style, marker="o", markersize=3, label=key)
-    ax1.axhline(res.slo_latency_ms, color="red", linewidth=1, label=f"SLO p{res.slo_percentile} {res.slo_latency_ms:g} ms")
+        ax1.plot(x, [float("nan") if y is None else y for y in ys], style, marker="o", markersize=3,
+            label=key)
+    ax1.axhline(res.slo_latency_ms, color="red", linewidth=1,
+        label=f"SLO p{res.slo_percentile} {res.slo_latency_ms:g} ms")
     if res.failure is not None:
-        fw = next((i for i, w in enumerate(res.windows) if w.start_s <= res.failure.at_s < w.end_s), None)
+        fw = next((i for i, w in enumerate(res.windows) if w.start_s <= res.failure.at_s < w.end_s),
+            None)
         if fw is not None:
-            ax1.axvline(fw, color="grey", linestyle="--", linewidth=1, label=f"{res.failure.mode} lost")
+            ax1.axvline(fw, color="grey", linestyle="--", linewidth=1,
+                label=f"{res.failure.mode} lost")
     ax1.set_ylabel("latency (ms)")
-    ax1.set_title(f"{res.plan}: attainment {100 * res.attainment:.2f}% (target {100 * res.target:g}%), {res.policy}, {res.arrivals}")
+    ax1.set_title(f"{res.plan}: attainment {100 * res.attainment:.2f}% (target "
+        f"{100 * res.target:g}%), {res.policy}, {res.arrivals}")
     ax1.legend(loc="upper left", fontsize=8)
     bottom = [0.0] * len(x)
     for a in res.allocations:
@@ -362,11 +386,14 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
             f"{label} <= {t[k]:g} ms" for k, label in OWN_TARGETS if k in t
         ) for name, t in own)
     out: list[RenderableType] = [
-        Text("LLM plan: simulated token by token (continuous batching, chunked prefill, KV cache; docs/simulate.md)"),
+        Text("LLM plan: simulated token by token (continuous batching, chunked prefill, KV cache; "
+            "docs/simulate.md)"),
         Text(
-            f"{res.plan}: {res.requests} requests, {res.arrivals} arrivals, {res.lengths} lengths, routing {res.routing}, seed {res.seed}"
+            f"{res.plan}: {res.requests} requests, {res.arrivals} arrivals, {res.lengths} lengths, "
+                f"routing {res.routing}, seed {res.seed}"
             f"{_delta(res.replica_delta, res.replica_floor)}; "
-            f"SLO p{pct}: {slo}; attainment {_pct(res.attainment)} (target {_pct(res.target)}), goodput {res.goodput_rps:.3g} req/s -> "
+            f"SLO p{pct}: {slo}; attainment {_pct(res.attainment)} (target {_pct(res.target)}), "
+                f"goodput {res.goodput_rps:.3g} req/s -> "
             f"{'holds' if res.ok else 'FAILS'}"
             + (f": {res.rejected_why}" if res.rejected_why and not res.ok else "")
         ),
@@ -377,8 +404,10 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     ]
     out.append(FittedTable(f"Per class (ms; {ppct} = the SLO percentile)", class_cols, [
         (
-            c.name, str(c.requests), _p(c.ttft_ms.p50), _p(c.ttft_at_slo_pct_ms), _p(c.tpot_ms.p50), _p(c.tpot_at_slo_pct_ms),
-            _p(getattr(c.e2e_ms, ppct, None) if pct in (50, 90, 95, 99) else None), _pc(c.attainment), "holds" if c.holds else "FAILS",
+            c.name, str(c.requests), _p(c.ttft_ms.p50), _p(c.ttft_at_slo_pct_ms), _p(c.tpot_ms.p50),
+                _p(c.tpot_at_slo_pct_ms),
+            _p(getattr(c.e2e_ms, ppct, None) if pct in (50, 90, 95, 99) else None),
+                _pc(c.attainment), "holds" if c.holds else "FAILS",
         )
         for c in res.classes
     ]))
@@ -389,20 +418,26 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     lat = ("TTFT/SLO", "TPOT/SLO") if own_t else (f"TTFT {ppct}", f"TPOT {ppct}")
     title = "Per window"
     title += f" (/SLO: the worst class's {ppct} over its own target)" if own_t else ""
-    out.append(FittedTable(title, [(c, "number") for c in ("win", "rps", "repl", "reqs", "attain", *lat, "q max", "KV max", "preempt")], [
+    out.append(FittedTable(title, [(c, "number") for c in ("win", "rps", "repl", "reqs", "attain",
+        *lat, "q max", "KV max", "preempt")], [
         (
-            f"{w.window}{'!' if w.saturated else ''}", f"{w.rps:.3g}", _repl(w.replicas, res.surge), str(w.requests), _pc(w.attainment),
+            f"{w.window}{'!' if w.saturated else ''}", f"{w.rps:.3g}", _repl(w.replicas, res.surge),
+                str(w.requests), _pc(w.attainment),
             *(_window_latency(w, pct, own_t)),
-            str(w.waiting_max), f"{100 * w.kv_used_max:.0f}%" if kv_known else "-", str(w.preemptions),
+            str(w.waiting_max), f"{100 * w.kv_used_max:.0f}%" if kv_known else "-",
+                str(w.preemptions),
         )
         for w in res.windows
     ]))
     # an allocation no replica of which serves in the simulated windows (busy None: no running
     # time) is folded into one line; the JSON keeps every allocation
     running = [a for a in res.allocations if a.busy is not None]
-    alloc_cols: list[tuple[str, Cell]] = [("allocation", "whole"), *((c, "number") for c in ("seqs", "KV tok", "budget", "reqs", "batch", "preempt"))]
+    alloc_cols: list[tuple[str, Cell]] = [("allocation", "whole"),
+        *((c, "number") for c in ("seqs", "KV tok", "budget", "reqs", "batch", "preempt"))]
     out.append(FittedTable("Per allocation", alloc_cols, [
-        (a.name, str(a.max_num_seqs), str(a.kv_cache_tokens or "-"), str(a.token_budget), str(a.requests), "-" if a.mean_batch is None else f"{a.mean_batch:.1f}", str(a.preemptions))
+        (a.name, str(a.max_num_seqs), str(a.kv_cache_tokens or "-"), str(a.token_budget),
+            str(a.requests), "-" if a.mean_batch is None else f"{a.mean_batch:.1f}",
+            str(a.preemptions))
         for a in running
     ]))
     idle = _not_running([a.name for a in res.allocations if a.busy is None], res.windows_simulated)
@@ -414,14 +449,17 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     waiting: list[float | None] = [float(x) for x in res.series_waiting[::stride]]
     kv: list[float | None] = list(res.series_kv_used[::stride])
     pre = list(res.series_preemptions)
-    pre_d: list[float | None] = [float(pre[k] - (pre[k - stride] if k >= stride else 0)) for k in range(0, len(pre), stride)]
-    out.append(FittedTable("Over time (48 columns at most)", [("what", "fold"), ("bars", "whole")], [
+    pre_d: list[float | None] = [float(pre[k] - (pre[k - stride] if k >= stride else 0))
+        for k in range(0, len(pre), stride)]
+    out.append(FittedTable("Over time (48 columns at most)", [("what", "fold"), ("bars", "whole")],
+        [
         (f"waiting (max {max(res.series_waiting, default=0)})", sparkline(waiting)),
         ("KV used (full bar 100%)", sparkline(kv, 1.0)),
         (f"preemptions (total {pre[-1] if pre else 0})", sparkline(pre_d)),
     ], show_header=False))
     if res.saturated:
-        out.append(Text("SATURATED: offered load exceeds what the replicas serve; the queue grows without bound (windows marked !)"))
+        out.append(Text("SATURATED: offered load exceeds what the replicas serve; the queue grows "
+            "without bound (windows marked !)"))
     if res.failure is not None:
         f = res.failure
         lost = ", ".join(f"{k} x{v}" for k, v in f.lost.items()) or "nothing"
@@ -514,10 +552,12 @@ def llm_png_bytes(res: LlmSimResult) -> bytes:
     plt = _pyplot()
     x = list(range(len(res.windows)))
     fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(10, 8))
-    for ax, key, slo, label in ((ax1, "ttft_ms", res.slo_ttft_ms, "TTFT"), (ax2, "tpot_ms", res.slo_tpot_ms, "TPOT")):
+    for ax, key, slo, label in ((ax1, "ttft_ms", res.slo_ttft_ms, "TTFT"),
+            (ax2, "tpot_ms", res.slo_tpot_ms, "TPOT")):
         for q, style in (("p50", "-"), ("p95", "--"), ("p99", ":")):
             ys = [getattr(getattr(w, key), q) for w in res.windows]
-            ax.plot(x, [float("nan") if y is None else y for y in ys], style, marker="o", markersize=3, label=q)
+            ax.plot(x, [float("nan") if y is None else y for y in ys], style, marker="o",
+                markersize=3, label=q)
         if slo is not None:
             ax.axhline(slo, color="red", linewidth=1, label=f"SLO p{res.slo_percentile} {slo:g} ms")
         for c in res.classes:  # a class's own target (traffic.classes[].slo)
@@ -527,14 +567,16 @@ def llm_png_bytes(res: LlmSimResult) -> bytes:
         ax.set_ylabel(f"{label} (ms)")
         ax.set_xticks(x, [str(w.window) for w in res.windows])
         ax.legend(loc="upper left", fontsize=8)
-    ax1.set_title(f"{res.plan}: attainment {100 * res.attainment:.2f}% (target {100 * res.target:g}%), {res.routing}")
+    ax1.set_title(f"{res.plan}: attainment {100 * res.attainment:.2f}% (target "
+        f"{100 * res.target:g}%), {res.routing}")
     ax2.set_xlabel("window")
     t = list(res.series_t_s)
     ax3.plot(t, list(res.series_waiting), color="black", linewidth=1, label="waiting requests")
     ax3.set_ylabel("waiting")
     ax3.set_xlabel("simulated seconds")
     ax3r = ax3.twinx()
-    ax3r.plot(t, [100 * v for v in res.series_kv_used], color="tab:blue", linewidth=1, label="KV used %")
+    ax3r.plot(t, [100 * v for v in res.series_kv_used], color="tab:blue", linewidth=1,
+        label="KV used %")
     ax3r.set_ylabel("KV used (%)")
     ax3r.set_ylim(0, 100)
     if res.failure is not None:

@@ -178,5 +178,6 @@ def latency_stats(lat_ms: F64) -> LatencyStats:
     if len(lat_ms) == 0:
         return LatencyStats(None, None, None, None, None)
     q = np.percentile(lat_ms, [50, 95, 99])
-    return LatencyStats(float(q[0]), float(q[1]), float(q[2]), float(lat_ms.mean()), float(lat_ms.max()))
+    return LatencyStats(float(q[0]), float(q[1]), float(q[2]), float(lat_ms.mean()),
+        float(lat_ms.max()))
 

@@ -25,7 +25,8 @@ I64 = NDArray[np.int64]
 Policy = Literal["round-robin", "least-outstanding", "weighted", "static-weights"]
 PolicyChoice = Literal["auto", "round-robin", "least-outstanding", "weighted", "static-weights"]
 ServiceDist = Literal["lognormal", "exponential", "deterministic"]
-POLICIES: tuple[PolicyChoice, ...] = ("auto", "round-robin", "least-outstanding", "weighted", "static-weights")
+POLICIES: tuple[PolicyChoice, ...] = ("auto", "round-robin", "least-outstanding", "weighted",
+    "static-weights")
 SERVICE_DISTS: tuple[ServiceDist, ...] = ("lognormal", "exponential", "deterministic")
 Epoch = tuple[float, list[int]]  # (start time, ids of the replicas serving from then on)
 Z99 = 2.3263478740408408  # standard normal 0.99 quantile
@@ -46,7 +47,8 @@ def resolve_policy(plan: Plan, policy: PolicyChoice) -> Policy:
     return "round-robin" if routing == "service" else "static-weights"
 
 
-def service_model(alloc: Allocation, *, fixed_fraction: float, timeout_s: float) -> tuple[ReplicaModel, float]:
+def service_model(alloc: Allocation, *, fixed_fraction: float,
+        timeout_s: float) -> tuple[ReplicaModel, float]:
     """(ReplicaModel, sigma): full-batch mean service time and lognormal shape of one replica type.
 
     Mean full-batch service time: the operating point's ``service_ms`` when given, else
@@ -57,7 +59,8 @@ def service_model(alloc: Allocation, *, fixed_fraction: float, timeout_s: float)
     mean_ms = _mean_ms(op)
     p50, p99 = op.latency_ms.p50, op.latency_ms.p99
     sigma = math.log(p99 / p50) / Z99 if p50 > 0 and p99 > p50 else 0.0
-    return ReplicaModel(s_full=mean_ms / 1000.0, batch=op.batch_size, fixed_fraction=fixed_fraction, timeout=timeout_s), sigma
+    return ReplicaModel(s_full=mean_ms / 1000.0, batch=op.batch_size, fixed_fraction=fixed_fraction,
+        timeout=timeout_s), sigma
 
 
 def service_draws(rng: np.random.Generator, service: ServiceDist, n: int) -> F64:
@@ -126,7 +129,8 @@ def class_scales(plan: Plan, models: tuple[ReplicaModel, ...]) -> tuple[F64, ...
 
 def _mean_ms(op: OperatingPoint) -> float:
     """A point's full-batch mean service time (ms): ``service_ms``, else batch / throughput."""
-    return op.service_ms if op.service_ms is not None else 1000.0 * op.batch_size / op.throughput_rps
+    return (op.service_ms if op.service_ms is not None
+        else 1000.0 * op.batch_size / op.throughput_rps)
 
 
 @dataclass(frozen=True)
@@ -146,14 +150,17 @@ class Served:
     b_size: I64
 
 
-def serve(plan: Plan, topo: Topology, policy: Policy, times: F64, svc: ServiceModels, epochs: list[Epoch], rng: np.random.Generator) -> Served:
+def serve(plan: Plan, topo: Topology, policy: Policy, times: F64, svc: ServiceModels,
+        epochs: list[Epoch], rng: np.random.Generator) -> Served:
     """Route and serve every request under ``policy``."""
     rep_models = [svc.models[int(ai)] for ai in topo.alloc_of]
     n = len(times)
     if policy == "least-outstanding":
-        rep_sigmas = [svc.sigmas[int(ai)] for ai in topo.alloc_of] if svc.service == "lognormal" else None
+        rep_sigmas = ([svc.sigmas[int(ai)] for ai in topo.alloc_of] if svc.service == "lognormal"
+            else None)
         batches, rep = least_outstanding(times, svc.draw, rep_models, epochs, sigmas=rep_sigmas)
-        return Served(batches.start, batches.finish, rep, np.zeros(n, dtype=bool), (), batches.b_replica, batches.b_launch, batches.b_finish, batches.b_size)
+        return Served(batches.start, batches.finish, rep, np.zeros(n, dtype=bool), (),
+            batches.b_replica, batches.b_launch, batches.b_finish, batches.b_size)
     rep, static_dropped, static_drops = _assign(plan, topo, policy, times, epochs, rng, svc.cls)
     start = np.full(n, math.inf)
     finish = np.full(n, math.inf)
@@ -185,7 +192,9 @@ def serve(plan: Plan, topo: Topology, policy: Policy, times: F64, svc: ServiceMo
     )
 
 
-def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list[Epoch], rng: np.random.Generator, req_cls: I64 | None = None) -> tuple[I64, NDArray[np.bool_], list[tuple[str, int]]]:
+def _assign(plan: Plan, topo: Topology, policy: Policy, times: F64, epochs: list[Epoch],
+        rng: np.random.Generator,
+        req_cls: I64 | None = None) -> tuple[I64, NDArray[np.bool_], list[tuple[str, int]]]:
     """Routing decided up front (round-robin, weighted, static weights): the replica of every
     request (-1: none), which requests the static weights sent to a backend without pods, and
     how many per backend (its name, the count). ``req_cls``: each request's class when drawn
@@ -282,11 +291,13 @@ class _StaticRoute:
         weights = np.array([float(w) for _, _, w in table])
         by_class: dict[str, F64] = {}
         if class_routed(plan):
-            by_class = {c: np.array([float(cw.get(b.service, 0)) for b, _, _ in table]) for c, cw in backend_class_weights(plan).items()}
+            by_class = {c: np.array([float(cw.get(b.service, 0)) for b, _, _ in table]) for c,
+                cw in backend_class_weights(plan).items()}
         members = [list(m) for _, m, _ in table]
         return cls(names, members, weights, n, by_class, sorted(plan.demand.classes))
 
-    def assign(self, rep: I64, lo: int, u: F64, per_alloc: list[I64], req_cls: I64 | None = None) -> None:
+    def assign(self, rep: I64, lo: int, u: F64, per_alloc: list[I64],
+            req_cls: I64 | None = None) -> None:
         """Route the requests ``lo``, ``lo + 1``, ... (their draws ``u``; ``req_cls`` their
         class indices, used when the route has a rule per class) of one epoch."""
         if not len(self.cum):
@@ -296,7 +307,8 @@ class _StaticRoute:
             for ci, cum in enumerate(self.classes):
                 mask = req_cls == ci
                 if cum is not None and mask.any():
-                    choice[mask] = np.minimum(np.searchsorted(cum, u[mask], side="right"), len(cum) - 1)
+                    choice[mask] = np.minimum(np.searchsorted(cum, u[mask], side="right"),
+                        len(cum) - 1)
         for bi, members in enumerate(self.members):
             sel_idx = np.flatnonzero(choice == bi)
             if not len(sel_idx):

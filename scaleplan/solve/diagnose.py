@@ -237,7 +237,8 @@ def _slo_reason(
     )
 
 
-def serving_candidates(pb: Problem, cands: list[Candidate], rps: Sequence[float]) -> list[Candidate]:
+def serving_candidates(pb: Problem, cands: list[Candidate],
+        rps: Sequence[float]) -> list[Candidate]:
     """The candidates that serve every request class where routing sends them every class.
 
     routing: service (one Service sends every replica every class), gateway-api with

@@ -106,8 +106,10 @@ def explain(
     if spot_loss is not None:
         lines.append(spot_loss_exposure_line(spot_loss, o.cost))
     for b in baselines:
-        if b.cost_per_hour is not None and b.savings_fraction is not None and b.savings_fraction > 0.0005:
-            lines.append(f"Saves {b.savings_fraction:.0%} against {b.description} (${b.cost_per_hour:.2f}/h).")
+        if (b.cost_per_hour is not None and b.savings_fraction is not None
+                and b.savings_fraction > 0.0005):
+            lines.append(f"Saves {b.savings_fraction:.0%} against {b.description} "
+                f"(${b.cost_per_hour:.2f}/h).")
     if alts:
         a0 = alts[0]
         extra = (
@@ -303,7 +305,8 @@ def _type_label(o: Outcome, k: int) -> str:
     return c.row.instance_type + (" spot" if c.capacity_type == "spot" else "")
 
 
-def routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome, rps: Sequence[float]) -> str:
+def routing_line(pb: Problem, allocs: Sequence[Allocation], o: Outcome,
+        rps: Sequence[float]) -> str:
     """How traffic reaches the replicas: weighted HTTPRoute or one evenly spread Service."""
     if not pb.even_split:
         return _weighted_routing_line(pb, allocs, o, rps)

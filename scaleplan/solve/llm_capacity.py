@@ -106,11 +106,14 @@ def llm_context(
         from scaleplan.errors import Problem, SpecError
 
         if spec.traffic.classes:
-            raise SpecError(None, [Problem("traffic.classes", "with model.architecture every class needs input_tokens and output_tokens", hint="give each class its typical prompt and completion length")])
+            raise SpecError(None, [Problem("traffic.classes", "with model.architecture every class "
+                "needs input_tokens and output_tokens", hint="give each class its typical prompt "
+                "and completion length")])
         # one class from the profile's tokens (every point's: another precision's runs still
         # say what the traffic is), else a chat-like default
         every = profile.measurements if profile is not None else ()
-        toks = [(m.input_tokens, m.output_tokens) for m in every if m.input_tokens and m.output_tokens]
+        toks = [(m.input_tokens, m.output_tokens) for m in every if m.input_tokens
+            and m.output_tokens]
         i, o = toks[0] if toks else (1024, 256)
         classes = (TokenClass("default", i, o),)
     too_long = s.context_problem(classes, spec.traffic.classes, spec.slo.percentile)
@@ -223,7 +226,8 @@ def slo_misses(spec: Spec, p: ClassPerf, cls: str | None = None) -> dict[str, fl
     return out
 
 
-def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_memory_gib: float | None) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
+def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int,
+        gpu_memory_gib: float | None) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
     """The shape's points; the refusal when it cannot serve; or, when some class
     misses the SLO even at concurrency 1, the concurrency-1 predictions of those classes."""
     if spec.has_class_slos:
@@ -232,7 +236,8 @@ def shape_points(ctx: LlmContext, spec: Spec, acc: Accelerator, gpus: int, gpu_m
             ctx, targets, spec.slo.percentile, acc, gpus, gpu_memory_gib,
             spec.placement.conservative, routed_mix(spec, ctx.classes),
         )
-    return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.tested_latency_ms, spec.slo.percentile, acc, gpus, gpu_memory_gib, spec.placement.conservative)
+    return _shape_points(ctx, spec.slo.ttft_ms, spec.slo.tpot_ms, spec.slo.tested_latency_ms,
+        spec.slo.percentile, acc, gpus, gpu_memory_gib, spec.placement.conservative)
 
 
 Targets = tuple[float | None, float | None, float | None]  # TTFT, TPOT, tested latency (ms)
@@ -366,15 +371,19 @@ def _points_at(
 
 
 @functools.lru_cache(maxsize=4096)
-def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, latency: float | None, pct: int, acc: Accelerator, gpus: int, gmem: float | None, conservative: bool = False) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
+def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, latency: float | None,
+        pct: int, acc: Accelerator, gpus: int, gmem: float | None,
+        conservative: bool = False) -> LlmShapePoints | ShapeRefusal | dict[str, ClassPerf]:
     try:
-        shape = size(ctx.setup, acc, gpus, ctx.classes, gpu_memory_gib=gmem, calibration=ctx.calibration)
+        shape = size(ctx.setup, acc, gpus, ctx.classes, gpu_memory_gib=gmem,
+            calibration=ctx.calibration)
     except Refusal as exc:
         return ShapeRefusal.of(exc)
     best: dict[str, ClassPerf] = {}
     misses: dict[str, ClassPerf] = {}
     for cls in ctx.classes:
-        p = best_concurrency(shape, ctx.setup, cls, ttft_ms=ttft, tpot_ms=tpot, latency_ms=latency, percentile=pct, conservative=conservative)
+        p = best_concurrency(shape, ctx.setup, cls, ttft_ms=ttft, tpot_ms=tpot, latency_ms=latency,
+            percentile=pct, conservative=conservative)
         if p is None:
             misses[cls.name] = predict(shape, cls, 1)
         else:
@@ -385,7 +394,8 @@ def _shape_points(ctx: LlmContext, ttft: float | None, tpot: float | None, laten
     served = [c for c in ctx.classes if c.name in best]
     first = next(c for c in served if best[c.name].concurrency == n)  # the class that binds
     why = alone_bound(shape, ctx.setup, first, n, (ttft, tpot, latency), pct, conservative)
-    return _points_at(ctx, shape, served, n, {c.name: predict(shape, c, n) for c in served}, pct, misses, why)
+    return _points_at(ctx, shape, served, n, {c.name: predict(shape, c, n) for c in served}, pct,
+        misses, why)
 
 
 def _slo_prompt(p: ClassPerf, pct: int) -> dict[str, float | int]:
@@ -483,20 +493,26 @@ def llm_explanation(spec: Spec, allocations: Sequence[Allocation]) -> list[str]:
     toks = {c.name: (c.input_tokens, c.output_tokens) for c in spec.traffic.classes}
     lines = []
     pct = spec.slo.percentile
-    band = " with the upper end of the model's uncertainty band" if spec.placement.conservative else " by the model's central prediction (placement.conservative: true plans on the band's upper end)"
+    band = (" with the upper end of the model's uncertainty band" if spec.placement.conservative
+        else " by the model's central prediction (placement.conservative: true plans on the "
+        "band's upper end)")
     for a in allocations:
         if a.llm is None:
             continue
         x = a.llm
         per = ", ".join(
-            f"{cls} ({toks[cls][0]:,}/{toks[cls][1]:,} tokens) TTFT {p.ttft_ms:.0f} ms{_at_slo(p, pct)}, TPOT {p.tpot_ms:.1f} ms, {p.throughput_rps:.3g} req/s"
+            f"{cls} ({toks[cls][0]:,}/{toks[cls][1]:,} tokens) TTFT {p.ttft_ms:.0f} "
+                f"ms{_at_slo(p, pct)}, TPOT {p.tpot_ms:.1f} ms, {p.throughput_rps:.3g} req/s"
             if cls in toks and toks[cls][0] and toks[cls][1]
-            else f"{cls} TTFT {p.ttft_ms:.0f} ms, TPOT {p.tpot_ms:.1f} ms, {p.throughput_rps:.3g} req/s"
+            else f"{cls} TTFT {p.ttft_ms:.0f} ms, TPOT {p.tpot_ms:.1f} ms, "
+                f"{p.throughput_rps:.3g} req/s"
             for cls, p in x.classes.items()
         )
         lines.append(
-            f"{a.name}: {a.accelerator} x{a.gpus_per_replica} (TP{x.tensor_parallel}) holds {x.weights_gib_per_gpu:.1f} GiB of weights per GPU and "
-            f"{x.kv_cache_tokens:,} tokens of KV cache (max_model_len {x.max_model_len:,}); it runs {x.max_num_seqs} sequences at once, "
+            f"{a.name}: {a.accelerator} x{a.gpus_per_replica} (TP{x.tensor_parallel}) holds "
+                f"{x.weights_gib_per_gpu:.1f} GiB of weights per GPU and "
+            f"{x.kv_cache_tokens:,} tokens of KV cache (max_model_len {x.max_model_len:,}); it "
+                f"runs {x.max_num_seqs} sequences at once, "
             f"the most that keep the p{pct} SLO{band}: {per} (mean predictions)."
         )
     return lines

@@ -123,7 +123,8 @@ def batch_fill(rho: float, batch: int) -> float:
     return max(c / (1.0 - min(max(rho, 0.0), 1.0) * (1.0 - c)), c + (1.0 - c) / max(1, batch))
 
 
-def discrete_latency_ms(rho: float, batch: int, service_ms: float, latency_ms: float, percentile: int) -> float:
+def discrete_latency_ms(rho: float, batch: int, service_ms: float, latency_ms: float,
+        percentile: int) -> float:
     """Approximate p-th percentile latency (ms) of a dynamic-batching replica at utilisation ``rho``.
 
     ``service_ms`` is the mean time of a full batch (S = 1000 · B / T), ``latency_ms`` the
@@ -132,10 +133,12 @@ def discrete_latency_ms(rho: float, batch: int, service_ms: float, latency_ms: f
     if rho >= 1:
         return math.inf
     f = batch_fill(rho, batch)
-    return f * (service_ms + latency_ms) + wait_percentile_ms(rho, batch, service_ms / 1000.0, percentile)
+    return f * (service_ms + latency_ms) + wait_percentile_ms(rho, batch, service_ms / 1000.0,
+        percentile)
 
 
-def max_utilization_discrete(slo_ms: float, latency_ms: float, batch: int, throughput_rps: float, percentile: int) -> float:
+def max_utilization_discrete(slo_ms: float, latency_ms: float, batch: int, throughput_rps: float,
+        percentile: int) -> float:
     """Largest utilisation (floored to 1e-4) at which a dynamic-batching replica holds the SLO."""
     budget = slo_ms - latency_ms
     if batch <= 1:

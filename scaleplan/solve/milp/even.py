@@ -52,13 +52,15 @@ def build_even(fm: Formulation) -> None:
     LE, GE = pulp.LpConstraintLE, pulp.LpConstraintGE
     h = p.headroom
     fm.u = [fm.prob.add_variable(f"u{k}", cat="Binary") for k in range(K)]
-    fm.used = [add([(fm.n[k], 1.0), (fm.u[k], -float(peak_ub[k]))], LE, f"used{k}") for k in range(K)]
+    fm.used = [add([(fm.n[k], 1.0), (fm.u[k], -float(peak_ub[k]))], LE, f"used{k}")
+        for k in range(K)]
     theta = fm.prob.add_variable("theta", lowBound=0)
     fm.theta = theta
     needs = even_need(p, p.demand)
     for k in range(K):
         if needs[k] is not None:
-            fm.need_rows[k] = add([(theta, 1.0), (fm.u[k], -float(needs[k] or 0.0))], GE, f"need{k}")
+            fm.need_rows[k] = add([(theta, 1.0), (fm.u[k], -float(needs[k] or 0.0))], GE,
+                f"need{k}")
     R = [(v, -1.0) for v in fm.r]
     zone = p.redundancy == "zone"
     od_factor = on_demand_factor(p)
@@ -84,7 +86,8 @@ def build_even(fm: Formulation) -> None:
         fm.add_zone_columns()
         lz = fm.prob.add_variable("zone_lost", lowBound=0)
         for ri, reg in enumerate(sorted({(c.row.provider, c.row.region) for c in cands})):
-            lost = [(fm.m[k], -1.0) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
+            lost = [(fm.m[k], -1.0) for k in range(K)
+                if (cands[k].row.provider, cands[k].row.region) == reg]
             add([(lz, 1.0), *lost], GE, f"lostzone{ri}")
         _whole_le(fm, [(theta, 1.0)], [*R, (lz, 1.0)], "zone")
         fm.lost = lz
@@ -135,10 +138,12 @@ def even_cuts(fm: Formulation) -> None:
     fm.mcap = mixed_capacities(p, p.demand)
     mc = fm.mcap
     h = p.headroom
-    fm.cap_rows.append((add([(fm.r[k], mc[k]) for k in range(K) if mc[k] > 0], GE, "capcover"), 1 + h))
+    fm.cap_rows.append((add([(fm.r[k], mc[k]) for k in range(K) if mc[k] > 0], GE, "capcover"),
+        1 + h))
     od_factor = on_demand_factor(p)
     if od_factor > 0:
-        od = [(fm.r[k], mc[k]) for k in range(K) if mc[k] > 0 and cands[k].capacity_type == "on-demand"]
+        od = [(fm.r[k], mc[k]) for k in range(K) if mc[k] > 0
+            and cands[k].capacity_type == "on-demand"]
         fm.cap_rows.append((add(od, GE, "capspot"), od_factor))
     if p.max_replicas is not None:
         return
@@ -146,10 +151,12 @@ def even_cuts(fm: Formulation) -> None:
     if p.redundancy == "n+1":
         for k in range(K):
             if mc[k] > 0:
-                fm.cap_rows.append((add([*caps, (fm.u[k], -mc[k] * cands[k].replicas_per_node)], GE, f"capnode{k}"), 1.0))
+                fm.cap_rows.append((add([*caps, (fm.u[k], -mc[k] * cands[k].replicas_per_node)], GE,
+                    f"capnode{k}"), 1.0))
     elif p.redundancy == "zone":
         for ri, reg in enumerate(sorted({(c.row.provider, c.row.region) for c in cands})):
-            lost = [(fm.m[k], -mc[k]) for k in range(K) if mc[k] > 0 and (cands[k].row.provider, cands[k].row.region) == reg]
+            lost = [(fm.m[k], -mc[k]) for k in range(K) if mc[k] > 0
+                and (cands[k].row.provider, cands[k].row.region) == reg]
             fm.cap_rows.append((add([*caps, *lost], GE, f"capzone{ri}"), 1.0))
 
 
@@ -166,13 +173,15 @@ def spot_pods_ok(p: WindowProblem, replicas: Sequence[int]) -> bool:
     return spot <= f * sum(replicas) + 1e-9 * max(1, spot)
 
 
-def even_routing(p: WindowProblem, replicas: Sequence[int], demand: Sequence[float]) -> list[list[float]]:
+def even_routing(p: WindowProblem, replicas: Sequence[int],
+        demand: Sequence[float]) -> list[list[float]]:
     """routing: service: every class reaches replica type k in proportion r_k / R."""
     total = sum(replicas)
     return [[(r / total if total and d > 0 else 0.0) for r in replicas] for d in demand]
 
 
-def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int], demand: Sequence[float], needs: Sequence[float | None] | None = None) -> bool:
+def even_feasible(p: WindowProblem, nodes: Sequence[int], replicas: Sequence[int],
+        demand: Sequence[float], needs: Sequence[float | None] | None = None) -> bool:
     """Do these node and replica counts serve ``demand`` when one Service splits it evenly?
 
     The same rules as the even model: with theta = the largest need_k (replicas type k alone

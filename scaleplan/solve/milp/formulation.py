@@ -40,8 +40,10 @@ class Formulation:
         lo_r = [p.floors[k] if p.floors else 0 for k in range(K)]
         peak_ub = [max(peak_ub[k], p.floor_nodes(k)) for k in range(K)]
         self.peak_ub = peak_ub
-        self.n = [prob.add_variable(f"n{k}", lowBound=p.floor_nodes(k), upBound=peak_ub[k], cat="Integer") for k in range(K)]
-        self.r = [prob.add_variable(f"r{k}", lowBound=lo_r[k], upBound=peak_ub[k] * cands[k].replicas_per_node, cat="Integer") for k in range(K)]
+        self.n = [prob.add_variable(f"n{k}", lowBound=p.floor_nodes(k), upBound=peak_ub[k],
+            cat="Integer") for k in range(K)]
+        self.r = [prob.add_variable(f"r{k}", lowBound=lo_r[k],
+            upBound=peak_ub[k] * cands[k].replicas_per_node, cat="Integer") for k in range(K)]
         self.active = [ci for ci, d in enumerate(p.demand) if d > 0]
         self.single = len(self.active) == 1
         self.y: dict[tuple[int, int], Any] = {}
@@ -140,13 +142,15 @@ class Formulation:
             if zone_spread(cands[k], p.redundancy):
                 self._add_spread(k, pack)
                 continue
-            add([(self.r[k], 1.0), (self.n[k], -float(cands[k].replicas_per_node))], pack, f"pack{k}")
+            add([(self.r[k], 1.0), (self.n[k], -float(cands[k].replicas_per_node))], pack,
+                f"pack{k}")
         if p.min_replicas > 0:
             add([(v, 1.0) for v in self.r], GE, "min_replicas").constant = -float(p.min_replicas)
         if p.max_replicas is not None:
             add([(v, 1.0) for v in self.r], LE, "max_replicas").constant = -float(p.max_replicas)
         for qi, q in enumerate(p.quotas):
-            add([(self.n[k], float(q.per_node(cands[k]))) for k in q.members], LE, f"quota{qi}").constant = -float(q.limit)
+            add([(self.n[k], float(q.per_node(cands[k]))) for k in q.members], LE,
+                f"quota{qi}").constant = -float(q.limit)
 
     def _add_spread(self, k: int, pack: int) -> None:
         """Packing under the enforced zone spread (``window.replicas_on``): candidate k's

@@ -71,7 +71,8 @@ class WindowModel(Formulation):
     decides which classes are active and whether the exact single-class n+1/zone forms apply.
     """
 
-    def __init__(self, p: WindowProblem, *, solver: SolverName = "highs", tie_break: bool = True) -> None:
+    def __init__(self, p: WindowProblem, *, solver: SolverName = "highs",
+            tie_break: bool = True) -> None:
         import pulp
 
         super().__init__(p, tie_break=tie_break)

@@ -46,33 +46,39 @@ def build_weighted(fm: Formulation) -> None:
     LE, GE, EQ = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
     h = p.headroom
     # demand-dependent rows: (constraint, class index or -1 for the total)
-    fm.route = {ci: add([(fm.y[ci, k], 1.0) for k in range(K) if (ci, k) in fm.y], EQ, f"route{ci}") for ci in fm.active}
+    fm.route = {ci: add([(fm.y[ci, k], 1.0) for k in range(K) if (ci, k) in fm.y], EQ, f"route{ci}")
+        for ci in fm.active}
     for k in range(K):
-        terms = [(fm.y[ci, k], (1 + h) / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active if (ci, k) in fm.y]
+        terms = [(fm.y[ci, k], (1 + h) / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active
+            if (ci, k) in fm.y]
         add([*terms, (fm.r[k], -1.0)], LE, f"load{k}")
     if fm.spot_share > 0:
         for ci in fm.active:
-            od = [(fm.y[ci, k], 1.0) for k in range(K) if (ci, k) in fm.y and cands[k].capacity_type == "on-demand"]
+            od = [(fm.y[ci, k], 1.0) for k in range(K) if (ci, k) in fm.y
+                and cands[k].capacity_type == "on-demand"]
             fm.spot[ci] = add(od, GE, f"spot{ci}")
         _add_spot_by_capacity(fm)
     if p.survive_spot_loss and p.spot_max_fraction is not None:
         _add_spot_loss(fm)
     if p.redundancy == "n+1" and fm.active:
         fm.u = [prob.add_variable(f"u{k}", cat="Binary") for k in range(K)]
-        fm.used = [add([(fm.n[k], 1.0), (fm.u[k], -float(peak_ub[k]))], LE, f"used{k}") for k in range(K)]
+        fm.used = [add([(fm.n[k], 1.0), (fm.u[k], -float(peak_ub[k]))], LE, f"used{k}")
+            for k in range(K)]
         if fm.single and p.backend_groups:
             cls = p.classes[fm.active[0]]
             for g, ks, load in _group_scopes(fm):
                 capsum = [(fm.r[j], cands[j].cap(cls) or 0.0) for j in ks]
                 for k in ks:
                     ck = cands[k].cap(cls) or 0.0
-                    add([*capsum, *load, (fm.u[k], -ck * cands[k].replicas_per_node)], GE, f"nplus1_g{g}_{k}")
+                    add([*capsum, *load, (fm.u[k], -ck * cands[k].replicas_per_node)], GE,
+                        f"nplus1_g{g}_{k}")
         elif fm.single:
             cls = p.classes[fm.active[0]]
             capsum = [(fm.r[j], cands[j].cap(cls) or 0.0) for j in range(K)]
             for k in range(K):
                 ck = cands[k].cap(cls) or 0.0
-                fm.total_rows.append(add([*capsum, (fm.u[k], -ck * cands[k].replicas_per_node)], GE, f"nplus1_{k}"))
+                fm.total_rows.append(add([*capsum, (fm.u[k], -ck * cands[k].replicas_per_node)], GE,
+                    f"nplus1_{k}"))
         else:
             _add_class_spares(fm, fm.u, "nplus1")
     elif p.redundancy == "zone" and fm.active:
@@ -88,7 +94,8 @@ def build_weighted(fm: Formulation) -> None:
             capsum = [(fm.r[j], cands[j].cap(cls) or 0.0) for j in range(K)]
             regions = sorted({(c.row.provider, c.row.region) for c in cands})
             for ri, reg in enumerate(regions):
-                lost = [(fm.m[k], -(cands[k].cap(cls) or 0.0)) for k in range(K) if (cands[k].row.provider, cands[k].row.region) == reg]
+                lost = [(fm.m[k], -(cands[k].cap(cls) or 0.0)) for k in range(K)
+                    if (cands[k].row.provider, cands[k].row.region) == reg]
                 fm.total_rows.append(add([*capsum, *lost], GE, f"zone_{ri}"))
         else:
             _add_class_spares(fm, fm.m, "zone")
@@ -110,8 +117,10 @@ def _add_class_spares(fm: Formulation, lost: list[Any], name: str) -> None:
         _add_pool_losses(fm, lost, name)
         return
     for k in range(fm.K):
-        terms = [(fm.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active if (ci, k) in fm.y]
-        fm.add([*terms, (fm.r[k], -1.0), (lost[k], lost_unit(cands[k], name))], pulp.LpConstraintLE, f"{name}_{k}")
+        terms = [(fm.y[ci, k], 1.0 / (cands[k].cap(p.classes[ci]) or 1.0)) for ci in fm.active
+            if (ci, k) in fm.y]
+        fm.add([*terms, (fm.r[k], -1.0), (lost[k], lost_unit(cands[k], name))], pulp.LpConstraintLE,
+            f"{name}_{k}")
 
 
 def loss_scenarios(p: WindowProblem, name: str) -> list[list[int]]:
@@ -226,7 +235,8 @@ def _group_scopes(fm: Formulation) -> list[tuple[int, list[int], list[tuple[Any,
     cluster, so one region). Rows sum_{j in g} a_j r_j - lost - sum_{j in g} y_j >= 0."""
     ci = fm.active[0]
     groups = group_members(fm.p.backend_groups, range(fm.K))
-    return [(g, ks, [(fm.y[ci, j], -1.0) for j in ks if (ci, j) in fm.y]) for g, ks in groups.items()]
+    return [(g, ks, [(fm.y[ci, j], -1.0) for j in ks if (ci, j) in fm.y]) for g,
+        ks in groups.items()]
 
 
 def loss_groups(p: WindowProblem, used: Sequence[int]) -> list[tuple[int, list[int]]]:
@@ -246,7 +256,8 @@ def group_load(p: WindowProblem, y: dict[tuple[int, int], Any]) -> dict[int, lis
     lands on each backend group, without headroom: terms y_ck / a_ck, in one pass."""
     out: dict[int, list[tuple[Any, float]]] = {}
     for (ci, k), v in y.items():
-        out.setdefault(p.backend_groups[k], []).append((v, 1.0 / (p.candidates[k].cap(p.classes[ci]) or 1.0)))
+        out.setdefault(p.backend_groups[k],
+            []).append((v, 1.0 / (p.candidates[k].cap(p.classes[ci]) or 1.0)))
     return out
 
 
@@ -284,7 +295,8 @@ def _pool_terms(p: WindowProblem, z: dict[tuple[int, int], Any]) -> tuple[dict[i
     return by_class, by_k
 
 
-def _add_lp_spot_loss(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], sol: WindowSolution, demand: Sequence[float], used: Sequence[int]) -> None:
+def _add_lp_spot_loss(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], sol: WindowSolution,
+        demand: Sequence[float], used: Sequence[int]) -> None:
     """The rows of :func:`_add_spot_loss` with ``sol``'s replicas fixed, in the routing LP."""
     import pulp
 
@@ -294,40 +306,49 @@ def _add_lp_spot_loss(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], s
         load = group_load(p, y)
         for g, od in loss_groups(p, used):
             if load.get(g):
-                lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(load[g]), LE, f"spotloss_g{g}", float(sum(sol.replicas[k] for k in od))))
+                lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(load[g]), LE,
+                    f"spotloss_g{g}", float(sum(sol.replicas[k] for k in od))))
         return
     od_ks = [k for k in used if cands[k].capacity_type == "on-demand"]
-    _lp_route_left(fm, lp, demand, {k: float(sol.replicas[k]) for k in od_ks}, ("z", "lossroute", "spotloss"))
+    _lp_route_left(fm, lp, demand, {k: float(sol.replicas[k]) for k in od_ks},
+        ("z", "lossroute", "spotloss"))
 
 
-def _lp_route_left(fm: Formulation, lp: Any, demand: Sequence[float], left: dict[int, float], names: tuple[str, str, str]) -> None:
+def _lp_route_left(fm: Formulation, lp: Any, demand: Sequence[float], left: dict[int, float],
+        names: tuple[str, str, str]) -> None:
     """In the routing LP, a routing z_ck of ``demand`` over what a loss leaves: per class with
     demand sum_k z_ck = D_c, per candidate k of ``left`` sum_c z_ck / a_ck <= left[k]
     (:func:`_pool_terms`); ``names``: the prefixes of the z's, the class rows, the capacity rows."""
     import pulp
 
-    z = {(ci, k): lp.add_variable(f"{names[0]}{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in left and demand[ci] > 0}
+    z = {(ci, k): lp.add_variable(f"{names[0]}{ci}_{k}", lowBound=0) for (ci, k) in fm.y
+        if k in left and demand[ci] > 0}
     by_class, by_k = _pool_terms(fm.p, z)
     for ci in fm.active:
         if demand[ci] > 0:
-            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(by_class.get(ci, [])), pulp.LpConstraintEQ, f"{names[1]}{ci}", float(demand[ci])))
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(by_class.get(ci, [])),
+                pulp.LpConstraintEQ, f"{names[1]}{ci}", float(demand[ci])))
     for k, cap in left.items():
         terms = by_k.get(k, [])
         if terms or cap < 0:  # a row without terms holds unless fewer than 0 replicas are left
-            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"{names[2]}{k}", cap))
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE,
+                f"{names[2]}{k}", cap))
 
 
-def _route_vars(fm: Formulation, lp: Any, used: Sequence[int], demand: Sequence[float], share: list[float] | None) -> dict[tuple[int, int], Any]:
+def _route_vars(fm: Formulation, lp: Any, used: Sequence[int], demand: Sequence[float],
+        share: list[float] | None) -> dict[tuple[int, int], Any]:
     """The routing LP's y_ck (requests/s of class c on candidate k in ``used``); with
     ``share``, each fixed to share_k x D_c."""
-    y = {(ci, k): lp.add_variable(f"y{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in used and demand[ci] > 0}
+    y = {(ci, k): lp.add_variable(f"y{ci}_{k}", lowBound=0) for (ci, k) in fm.y if k in used
+        and demand[ci] > 0}
     if share is not None:
         for (ci, k), v in y.items():
             v.lowBound = v.upBound = share[k] * demand[ci]
     return y
 
 
-def _add_lp_losses(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], sol: WindowSolution, demand: Sequence[float], used: Sequence[int]) -> None:
+def _add_lp_losses(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], sol: WindowSolution,
+        demand: Sequence[float], used: Sequence[int]) -> None:
     """The routing LP's loss rows with ``sol``'s counts fixed: gateway-api's per-group n+1 /
     zone (one class), spot.survive_loss, inference-pool's n+1 / zone (several classes)."""
     import pulp
@@ -336,14 +357,16 @@ def _add_lp_losses(fm: Formulation, lp: Any, y: dict[tuple[int, int], Any], sol:
     if fm.single and p.backend_groups and p.redundancy in ("n+1", "zone"):
         for g, ks in group_members(p.backend_groups, used).items():  # each absorbs its own loss
             load = [(v, 1.0) for (_, k), v in y.items() if p.backend_groups[k] == g]
-            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(load), pulp.LpConstraintLE, f"spare_g{g}", _left_after_loss(fm, sol, ks) + FEAS_TOL))
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(load), pulp.LpConstraintLE,
+                f"spare_g{g}", _left_after_loss(fm, sol, ks) + FEAS_TOL))
     if p.survive_spot_loss and p.spot_max_fraction is not None:
         _add_lp_spot_loss(fm, lp, y, sol, demand, used)
     if not fm.single and not p.backend_groups and p.redundancy in ("n+1", "zone"):
         _add_lp_pool_losses(fm, lp, sol, demand, used)
 
 
-def _add_lp_pool_losses(fm: Formulation, lp: Any, sol: WindowSolution, demand: Sequence[float], used: Sequence[int]) -> None:
+def _add_lp_pool_losses(fm: Formulation, lp: Any, sol: WindowSolution, demand: Sequence[float],
+        used: Sequence[int]) -> None:
     """The rows of :func:`_add_pool_losses` with ``sol``'s counts fixed, in the routing LP:
     per loss scenario that takes nodes of a candidate in use, a routing of ``demand`` over the
     replicas left (a node of k under n+1, ceil(r_k / Z_k) replicas of each in the region under
@@ -375,12 +398,14 @@ def _left_after_loss(fm: Formulation, sol: WindowSolution, ks: Sequence[int]) ->
     single_cls = p.classes[fm.active[0]]
     capsum = sum((cands[k].cap(single_cls) or 0.0) * sol.replicas[k] for k in ks)
     if p.redundancy == "n+1":
-        return capsum - max(((cands[k].cap(single_cls) or 0.0) * cands[k].replicas_per_node for k in ks), default=0.0)
+        return capsum - max(((cands[k].cap(single_cls) or 0.0) * cands[k].replicas_per_node
+            for k in ks), default=0.0)
     if p.redundancy == "zone":
         lost: dict[tuple[str, str], float] = {}
         for k in ks:
             reg = (cands[k].row.provider, cands[k].row.region)
-            lost[reg] = lost.get(reg, 0.0) + (cands[k].cap(single_cls) or 0.0) * zone_lost(cands[k], sol.replicas[k])
+            lost[reg] = lost.get(reg, 0.0) + (cands[k].cap(single_cls)
+                or 0.0) * zone_lost(cands[k], sol.replicas[k])
         return capsum - max(lost.values(), default=0.0)
     return capsum
 
@@ -446,30 +471,38 @@ def _balanced(
     # headroom); a negligible charge by name rank makes ties deterministic
     t = lp.add_variable("t", lowBound=0, upBound=1)
     tiny = 1e-7 / max(total, 1e-9) / (fm.K + 1)
-    lp.setObjective(pulp.LpAffineExpression([(t, 1.0), *[(v, tiny * (k + 1)) for (ci, k), v in y.items()]]))
+    lp.setObjective(pulp.LpAffineExpression([(t, 1.0), *[(v, tiny * (k + 1)) for (ci, k),
+        v in y.items()]]))
     for ci in fm.active:
         if demand[ci] <= 0:
             continue
         terms = [(v, 1.0) for (c, _), v in y.items() if c == ci]
         if not terms:
             return None
-        lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, f"route{ci}", float(demand[ci])))
+        lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ,
+            f"route{ci}", float(demand[ci])))
         if fm.spot:
-            od = [(v, 1.0) for (c, k), v in y.items() if c == ci and cands[k].capacity_type == "on-demand"]
-            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(od), pulp.LpConstraintGE, f"spot{ci}", fm.spot_share * float(demand[ci])))
+            od = [(v, 1.0) for (c, k),
+                v in y.items() if c == ci and cands[k].capacity_type == "on-demand"]
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(od), pulp.LpConstraintGE,
+                f"spot{ci}", fm.spot_share * float(demand[ci])))
     for k in used:
-        terms = [(v, 1.0 / (cands[k].cap(p.classes[c]) or 1.0)) for (c, kk), v in y.items() if kk == k]
-        lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([*[(v, (1 + h) * a) for v, a in terms], (t, -float(sol.replicas[k]))]), pulp.LpConstraintLE, f"load{k}", 0.0))
+        terms = [(v, 1.0 / (cands[k].cap(p.classes[c]) or 1.0)) for (c, kk),
+            v in y.items() if kk == k]
+        lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression([*[(v, (1 + h) * a) for v,
+            a in terms], (t, -float(sol.replicas[k]))]), pulp.LpConstraintLE, f"load{k}", 0.0))
         if not fm.single and p.backend_groups and p.redundancy in ("n+1", "zone"):
             spare = _lost_replicas(p, sol, k)
-            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"spare{k}", float(sol.replicas[k] - spare)))
+            lp.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE,
+                f"spare{k}", float(sol.replicas[k] - spare)))
     if not y:
         return None
     _add_lp_losses(fm, lp, y, sol, demand, used)
     t_lp, c_lp = time.perf_counter(), time.process_time()
     lp.solve(make_solver(solver, 60.0) if solver != "highs" else lp_solver())
     ok = lp.sol_status == pulp.LpSolutionOptimal
-    stats.append(pulp_stat("lp", lp, time.perf_counter() - t_lp, "optimal" if ok else "infeasible", time.process_time() - c_lp))
+    stats.append(pulp_stat("lp", lp, time.perf_counter() - t_lp, "optimal" if ok else "infeasible",
+        time.process_time() - c_lp))
     if not ok:
         return None
     routing = [[0.0] * fm.K for _ in p.classes]
