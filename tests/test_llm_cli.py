@@ -620,6 +620,8 @@ def test_a_quantization_the_model_does_not_price_is_said(cli, tmp_path: Path) ->
     args = ["profile", "llm", str(tmp_path / "config.json"), "-a", "H100", "--gpus", "1"]
     r = cli([*args, "--out", str(tmp_path / "p.yaml")])
     assert said in " ".join(r.stderr.split()), r.stderr
+    # every precision model.dtype takes below 16 bits, mxfp4 and nvfp4 too (r2 review LOW)
+    assert "int4-gptq, mxfp4, nvfp4) if that is smaller" in " ".join(r.stderr.split()), r.stderr
     r = cli([*args, "--dtype", "int8", "--out", str(tmp_path / "q.yaml")])
     assert "quantization_config" not in r.stderr, r.stderr
     spec = tmp_path / "spec.yaml"

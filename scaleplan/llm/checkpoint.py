@@ -65,9 +65,14 @@ def unpriced_quantization(cfg: Mapping[str, Any]) -> str | None:
     native = native_dtype(cfg)
     if native != _torch_dtype(cfg):
         return None  # priced: the quantization is the precision
+    from typing import get_args
+
+    from scaleplan.spec import LlmDtype
+
     method = q.get("quant_method", "?")
+    smaller = ", ".join(d for d in get_args(LlmDtype) if d not in ("bf16", "fp16"))
     return (
         f"config.json's quantization_config (quant_method {str(method)!r}) is not one the model "
         f"prices: the weights are sized as its torch_dtype, {native}; give the precision they "
-        "load in (--dtype, model.dtype: fp8, int8, int4-awq, int4-gptq) if that is smaller"
+        f"load in (--dtype, model.dtype: {smaller}) if that is smaller"
     )
