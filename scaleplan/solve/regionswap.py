@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scaleplan.solve.milp.window import WindowProblem, type_key
-from scaleplan.solve.symmetry import region_orbits
+from scaleplan.solve.symmetry import node_shape, region_orbits, regions_of
 
 Row = tuple[tuple[int, ...], tuple[int, ...]]  # (U, the other candidates of A and B)
 
@@ -55,25 +55,17 @@ class RegionSwaps:
             return
         cands = p.candidates
         quoted = {k for q in p.quotas for k in q.members}
-        at: dict[tuple[str, str], int] = {}
-        for k, c in enumerate(cands):
-            key = (c.row.provider, c.row.region)
-            if key not in at:
-                at[key] = len(self.regions)
-                self.regions.append([])
-            self.regions[at[key]].append(k)
+        self.regions = list(regions_of(p).values())
+        region_of = {k: r for r, ks in enumerate(self.regions) for k in ks}
 
-        def sig(k: int) -> tuple[object, ...]:
-            c = cands[k]
-            caps = tuple(c.cap(x) for x in p.classes)
-            kind = type_key(c) if p.max_types is not None else ()
-            return (c.capacity_type, c.replicas_per_node, c.gpus_per_node, c.zones, caps, kind)
+        def sig(k: int) -> tuple[object, ...]:  # what the even model reads, price left out
+            kind = type_key(cands[k]) if p.max_types is not None else ()
+            return (*node_shape(p, k), kind)
 
         by_sig: dict[tuple[object, ...], list[int]] = {}
         for k in range(len(cands)):
             if k not in quoted:
                 by_sig.setdefault(sig(k), []).append(k)
-        region_of = {k: at[(c.row.provider, c.row.region)] for k, c in enumerate(cands)}
         for ks in by_sig.values():
             for k in ks:
                 for t in ks:  # the first in (price, order) of each other region

@@ -25,12 +25,28 @@ from scaleplan.solve.milp.window import WindowProblem
 Signature = tuple[object, ...]
 
 
+def node_shape(p: WindowProblem, k: int) -> Signature:
+    """What the even model reads of candidate ``k`` besides its price and replica floor, its
+    region left out: capacity type, replicas and GPUs per node, zones, capacity per class
+    (also what makes region exchanges' twins, :mod:`scaleplan.solve.regionswap`)."""
+    c = p.candidates[k]
+    caps = tuple(c.cap(cls) for cls in p.classes)
+    return (c.capacity_type, c.replicas_per_node, c.gpus_per_node, c.zones, caps)
+
+
 def _signature(p: WindowProblem, k: int) -> Signature:
     """What the even model reads of candidate ``k``, its region left out."""
-    c = p.candidates[k]
     floor = p.floors[k] if p.floors else 0
-    caps = tuple(c.cap(cls) for cls in p.classes)
-    return (c.price, c.capacity_type, c.replicas_per_node, c.gpus_per_node, c.zones, caps, floor)
+    return (p.candidates[k].price, *node_shape(p, k), floor)
+
+
+def regions_of(p: WindowProblem) -> dict[tuple[str, str], list[int]]:
+    """``p``'s candidates by (provider, region), each in candidate order, regions in the
+    order their first candidate comes."""
+    regions: dict[tuple[str, str], list[int]] = {}
+    for k, c in enumerate(p.candidates):
+        regions.setdefault((c.row.provider, c.row.region), []).append(k)
+    return regions
 
 
 def region_orbits(p: WindowProblem) -> dict[int, tuple[int, ...]]:
@@ -39,9 +55,7 @@ def region_orbits(p: WindowProblem) -> dict[int, tuple[int, ...]]:
     an orbit of one). Empty unless ``p`` is the even-split model (routing: service)."""
     if not p.even or p.backend_groups:
         return {}
-    regions: dict[tuple[str, str], list[int]] = {}
-    for k, c in enumerate(p.candidates):
-        regions.setdefault((c.row.provider, c.row.region), []).append(k)
+    regions = regions_of(p)
     sig = {k: _signature(p, k) for ks in regions.values() for k in ks}
     # a region's candidates in signature order: two regions match when these lists match
     ordered = {reg: sorted(ks, key=lambda k: (repr(sig[k]), k)) for reg, ks in regions.items()}
