@@ -293,7 +293,7 @@ def _one_region(
     if not held:  # no single region holds the SLO: each region's reasons, the first region's fix
         first = reasons.get(regions[0])
         if first is None:
-            pb = Problem.of(_in_region(spec, regions[0]), options)
+            pb = Problem.of(_in_region(spec, regions[0]), options, classes)
             first = _unserved(pb, profile, catalog, rps)
         note = InfeasibleReason(
             "region",
