@@ -133,7 +133,8 @@ def test_an_unproven_plan_alone_is_said_at_most_with_its_gap() -> None:
     solved: dict = {}
     a10g = only_accelerator(pb, diag.unpruned, "A10G", [100.0], math.inf, solved)
     assert a10g is not None and a10g.status == "optimal" and a10g.cost == pytest.approx(3.6)
-    solved["A10G"] = replace(a10g, status="feasible", bound=3.0)  # as a cut search leaves it
+    (key,) = solved  # A10G's candidates (compare.solve_key)
+    solved[key] = replace(a10g, status="feasible", bound=3.0)  # as a cut search leaves it
     (u,) = unused_accelerators(pb, diag, ["L4", "A10G"], [100.0], best, math.inf, solved) or ()
     assert (u.accelerator, u.cost_per_hour, u.gap) == ("A10G", 3.6, 0.1667)
     plan = solve(sp, PROF, CAT, options=OPTS).plan.model_copy(update={"unused_accelerators": (u,)})
@@ -143,3 +144,27 @@ def test_an_unproven_plan_alone_is_said_at_most_with_its_gap() -> None:
         "  - A10G alone: 3 x g5.xlarge, +12% (at most $3.6000/h), not proven the cheapest "
         "(gap 16.7%)"
     )
+
+
+def test_an_accelerator_of_one_instance_type_is_solved_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A10G has one instance type here, so its plan alone is the g5.xlarge alternative's solve
+    (the same candidates): the comparison solves no candidate set twice, and the entry is
+    that alternative's plan. The real solve_plan, counted; two solves of A10G's candidates
+    before (the alternative's, then the fastest-accelerator baseline's)."""
+    from scaleplan.solve import compare
+
+    seen: list[tuple[int, ...]] = []
+    real = compare.solve_plan
+
+    def counted(pb, cands, rps, **kw):  # type: ignore[no-untyped-def]
+        seen.append(tuple(id(c) for c in cands))
+        return real(pb, cands, rps, **kw)
+
+    monkeypatch.setattr(compare, "solve_plan", counted)
+    plan = solve(_named("L4", "A10G"), PROF, CAT, options=OPTS).plan
+    assert seen and len(seen) == len(set(seen)), seen
+    (u,) = plan.unused_accelerators or ()
+    alt = next(a for a in plan.alternatives if a.description == u.description)
+    assert (u.accelerator, u.cost_per_hour) == ("A10G", alt.cost_per_hour)

@@ -25,6 +25,14 @@ from scaleplan.solve.problem import MAX_ALTERNATIVE_SOLVES, Problem, capacity_bo
 from scaleplan.solve.prune import prune, prune_rules
 from scaleplan.solve.search import Outcome, describe, outcome_gap
 
+Solved = dict[tuple[int, ...], Outcome]  # solve_plan's outcomes by solve_key of its candidates
+
+
+def solve_key(cands: Sequence[Candidate]) -> tuple[int, ...]:
+    """What tells two of one solve's :func:`solve_plan` calls over ``cands`` apart (the same
+    candidate objects in the same order, the same problem, demand and deadline)."""
+    return tuple(id(c) for c in cands)
+
 
 def compare(
     pb: Problem,
@@ -34,35 +42,36 @@ def compare(
     best: Outcome,
     deadline: float,
     flagged: Sequence[str] = (),
-    solved: dict[str, Outcome] | None = None,
+    solved: Solved | None = None,
 ) -> tuple[list[Alternative], list[Baseline]]:
     """The plan's alternatives and baselines (extra solves until ``deadline``); ``flagged``:
     the accelerators left out for their catalog flags, which the baselines did not compare;
-    ``solved`` gets the fastest accelerator's plan alone (:func:`only_accelerator`)."""
-    alts, singles, cut = alternatives(pb, unpruned, rps, best, deadline)
+    ``solved`` gets the fastest accelerator's plan alone (:func:`only_accelerator`) and the
+    single-type plans proven optimal (:func:`alternatives`)."""
+    alts, singles, cut = alternatives(pb, unpruned, rps, best, deadline, solved)
     return alts, baselines(pb, cands, unpruned, rps, best, singles if singles or not cut else None, deadline, flagged, solved)
 
 
 def only_accelerator(
     pb: Problem, unpruned: list[Candidate], acc: str, rps: Sequence[float], deadline: float,
-    solved: dict[str, Outcome],
+    solved: Solved,
 ) -> Outcome | Skipped | None:
     """The cheapest plan on accelerator ``acc`` alone: its candidates of every instance type,
     pruned among themselves (pruning may have dropped them for a cheaper, at least as fast
     one). None when it has no candidate; :class:`Skipped` when ``deadline`` has passed.
-    ``solved`` keeps each solve, so that the fastest-accelerator baseline and the plan's
-    unused accelerators (:mod:`scaleplan.solve.unused`) solve it once."""
-    if acc in solved:
-        return solved[acc]
+    ``solved`` keeps each solve by its candidates, so that the fastest-accelerator baseline,
+    the plan's unused accelerators (:mod:`scaleplan.solve.unused`) and an alternative over
+    the same candidates (an accelerator whose own prune to one instance type) solve it once."""
     only = [c for c in unpruned if c.accelerator == acc]
     if not only:
         return None
+    only = prune(only, prune_rules(pb.spec, only))
+    if (key := solve_key(only)) in solved:
+        return solved[key]
     if time.perf_counter() >= deadline:
         return Skipped()
-    solved[acc] = solve_plan(
-        pb, prune(only, prune_rules(pb.spec, only)), rps, deadline=deadline, tie_break=False
-    )
-    return solved[acc]
+    solved[key] = solve_plan(pb, only, rps, deadline=deadline, tie_break=False)
+    return solved[key]
 
 
 def spot_loss_cost(
@@ -132,11 +141,13 @@ def spot_loss(pb: Problem, best: Outcome, rps: Sequence[float], on: Outcome | st
 
 
 def alternatives(
-    pb: Problem, unpruned: list[Candidate], rps: Sequence[float], best: Outcome, deadline: float
+    pb: Problem, unpruned: list[Candidate], rps: Sequence[float], best: Outcome, deadline: float,
+    solved: Solved | None = None,
 ) -> tuple[list[Alternative], list[Outcome], bool]:
     """Best single-instance-type plans, by a lower bound then exact solves.
 
     Also the single-type plans found, and whether ``deadline`` cut the search short.
+    ``solved`` gets the plans proven optimal (:func:`only_accelerator` reads them).
     """
     # one instance type, in any of the allowed regions; built from the unpruned candidates (a
     # type's spot nodes may be dominated by another type's) and pruned within the type
@@ -167,6 +178,8 @@ def alternatives(
         o = solve_plan(pb, groups[key], rps, deadline=deadline, tie_break=False)
         if o.solved:
             found.append(o)
+        if solved is not None and o.status == "optimal":  # the same again where re-solved
+            solved[solve_key(groups[key])] = o
         cut = cut or o.status == "unknown"
     found.sort(key=lambda o: (round(o.cost, 9), describe(o)))
     mine = describe(best)
@@ -221,7 +234,7 @@ def baselines(
     singles: list[Outcome] | None,
     deadline: float,
     flagged: Sequence[str] = (),
-    solved: dict[str, Outcome] | None = None,
+    solved: Solved | None = None,
 ) -> list[Baseline]:
     """The cheapest single type, only the fastest accelerator, all on-demand (left out when
     it is the plan: spot not allowed, or the plan holds no spot and costs the same). The

@@ -29,7 +29,7 @@ from scaleplan.solve.assemble import (
     utilization,
 )
 from scaleplan.solve.candidates import Candidate, Diagnostics, build_candidates, pruned
-from scaleplan.solve.compare import compare, spot_loss, spot_loss_cost, survive_loss_solve
+from scaleplan.solve.compare import Solved, compare, spot_loss, spot_loss_cost, survive_loss_solve
 from scaleplan.solve.diagnose import (
     budget_reason,
     diagnose_candidates,
@@ -436,7 +436,7 @@ def _finish(
         # accelerators left out for their flags that could have served: profiled ones (an
         # LLM spec's capacity model serves any)
         flagged = untried_flagged(spec, diag)
-        solved: dict[str, Outcome] = {}  # plans on one accelerator alone, by accelerator
+        solved: Solved = {}  # plans on candidates of one accelerator or one type, by them
         comparison = compare(pb, cands, diag.unpruned, rps, best, deadline, flagged, solved)
         # spot without survive_loss: what the rule would cost, one more solve in the limit
         on = survive_loss_solve(pb, diag.unpruned, rps, best, deadline)

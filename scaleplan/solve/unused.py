@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from scaleplan.plan import UnusedAccelerator
 from scaleplan.solve.assemble import allocated_candidates, rounded
 from scaleplan.solve.candidates import Candidate, Diagnostics
-from scaleplan.solve.compare import Skipped, only_accelerator
+from scaleplan.solve.compare import Skipped, Solved, only_accelerator
 from scaleplan.solve.problem import Problem
 from scaleplan.solve.search import Outcome, describe, outcome_gap
 
@@ -24,7 +24,7 @@ TIME_LIMIT = "not priced within the time limit"
 
 def unused_accelerators(
     pb: Problem, diag: Diagnostics, named: Sequence[str], rps: Sequence[float],
-    best: Outcome, deadline: float, solved: dict[str, Outcome],
+    best: Outcome, deadline: float, solved: Solved,
 ) -> tuple[UnusedAccelerator, ...] | None:
     """One entry per accelerator of ``named`` (canonical, the spec's order) that ``best``
     runs on nowhere; None when there is none."""
