@@ -139,7 +139,6 @@ def simulate(
     back = None
     if event is not None:
         back = recovery(plan, topo, event, opts.replace_after_s, accelerators)
-    if event is not None:
         notes.extend(event.notes)
     outage = _Outage.of(event, back)
     epochs = _epochs(segments, topo, outage)
