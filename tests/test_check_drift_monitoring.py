@@ -162,9 +162,9 @@ def test_a_copy_is_known_by_its_fact_not_by_its_label() -> None:
     )
     assert facts["rules[A/1h].expr"][1] == "up == 0"
     want = {"rules[r].expr": facts["rules[r].expr"]}
-    assert repeated("rules[r]#2.expr", facts, want) == (
+    assert repeated(facts["rules[r]#2.expr"][1], want) == (
         "rules[r] is defined again here (copy 2): Prometheus evaluates every copy, and only "
         "the first is compared with the plan's rule"
     )
     plain = {"rules[r]#2.expr": (("spec",), "vector(2)")}  # the suffix alone: no copy
-    assert repeated("rules[r]#2.expr", plain, want) is None
+    assert repeated(plain["rules[r]#2.expr"][1], want) is None

@@ -449,7 +449,7 @@ def compare(
             ):
                 hp, hv = have[label]
                 out.append(act.finding(rule, f"{label} is {_show(hv)}, the plan renders none", hp))
-            elif (again := repeated(label, have, want)) is not None:  # a rule defined twice
+            elif (again := repeated(have[label][1], want)) is not None:  # a rule defined twice
                 out.append(act.finding(rule, again, have[label][0]))
             elif label == "replicas" and exp.kind in POD_SPEC_PATHS:  # the autoscaler's count
                 hp, hv = have[label]

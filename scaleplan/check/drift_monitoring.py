@@ -50,12 +50,11 @@ def prometheus_rule_facts(facts: Facts, data: Mapping[str, Any]) -> None:
                 facts[f"{key}.for"] = ((*base, "for"), rm.get("for"))
 
 
-def repeated(label: str, have: Facts, want: Facts) -> str | None:
-    """The drift message for ``label`` of the checked objects' facts ``have``, the expression
-    of a rule whose key an earlier rule of the checked PrometheusRule has (a :class:`Repeat`),
-    where the plan renders that key; None for any other label. Prometheus evaluates both,
-    and only the first is the one compared with the plan."""
-    fact = have[label][1] if label in have else None
+def repeated(fact: Any, want: Facts) -> str | None:
+    """The drift message for a checked object's ``fact``, the expression of a rule whose key
+    an earlier rule of the checked PrometheusRule has (a :class:`Repeat`), where the plan
+    renders that key (``want``, the plan's facts); None for any other fact. Prometheus
+    evaluates both, and only the first is the one compared with the plan."""
     if not isinstance(fact, Repeat) or fact.first not in want:
         return None
     return (
