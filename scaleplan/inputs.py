@@ -300,6 +300,19 @@ def spec_catalogs_found(plan: Plan, plan_file: str, catalogs: Sequence[str]) -> 
     return GivenCatalogs((*found, *catalogs), frozenset(given))
 
 
+def plan_tables(
+    plan: Plan, plan_file: str, catalogs: Sequence[str] = ()
+) -> tuple[GivenCatalogs, Catalog]:
+    """The catalog files ``render`` reads for ``plan`` (``catalogs`` and, before them, the
+    spec's catalogs found beside it: :func:`spec_catalogs_found`, each hashed once) and their
+    tables (:func:`load_tables`: the shipped catalogs of the providers the plan uses only);
+    ``simulate`` reads the same without a ``--catalog``, so that its accelerators are
+    render's."""
+    given = spec_catalogs_found(plan, plan_file, catalogs)
+    providers = sorted({a.provider for a in plan.allocations})
+    return given, load_tables(list(given.files), providers=providers)
+
+
 def gate_tables(
     plan_file: str | None, catalogs: Sequence[str]
 ) -> tuple[Callable[[], GivenCatalogs], Callable[[], Catalog]]:

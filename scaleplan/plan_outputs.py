@@ -198,12 +198,7 @@ def render_plan_file(
     ``catalogs``; rows only of the providers the plan uses) and written into ``out``; ``-``
     writes nothing and renders the one-stream layout for stdout (with ``--json``, which prints
     the summary there, a usage error)."""
-    from scaleplan.inputs import (
-        catalogs_not_given,
-        load_tables,
-        spec_catalogs_found,
-        types_in_no_catalog,
-    )
+    from scaleplan.inputs import catalogs_not_given, plan_tables, types_in_no_catalog
     from scaleplan.outputs import check_out_path
     from scaleplan.plan import edited_warning, read_plan
     from scaleplan.render import layout_option, render_report
@@ -219,9 +214,7 @@ def render_plan_file(
     if out_dir is None:  # one stream on stdout, whatever --layout says
         chosen = "single"
     plan = read_plan(plan_file)
-    given = spec_catalogs_found(plan, plan_file, catalogs)  # each file hashed once, here
-    providers = sorted({a.provider for a in plan.allocations})
-    tables = load_tables(list(given.files), providers=providers)
+    given, tables = plan_tables(plan, plan_file, catalogs)  # each file hashed once, here
     result = render_report(plan, tables, layout=chosen, source=plan_file)
     missing = catalogs_not_given(plan, given)  # said, not refused: a row may not matter
     if missing is not None:

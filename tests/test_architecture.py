@@ -449,11 +449,11 @@ def test_the_layers_below_the_edge_read_no_catalog() -> None:
 
 
 # The calls outside catalog/ that read catalog files, each at a command's edge: the inputs
-# layer (inputs.py; llm_inputs.py for optimize/validate of an LLM spec; referenced_files.py,
-# the spec's named files), the command modules that take --catalog themselves (observe,
-# simulate, render via plan_outputs, catalog accelerators) and the profile and import
-# commands' cores (profile/, importers/: a device or benchmark name resolved against the
-# accelerator table, the nodes' GPU counts, a Job per catalog row).
+# layer (inputs.py, whose plan_tables are the tables render and simulate read for a plan;
+# llm_inputs.py for optimize/validate of an LLM spec; referenced_files.py, the spec's named
+# files), the command modules that read a table themselves (observe, catalog accelerators)
+# and the profile and import commands' cores (profile/, importers/: a device or benchmark
+# name resolved against the accelerator table, the nodes' GPU counts, a Job per catalog row).
 CATALOG_READS = [
     "cli/catalog.py accelerators load_accelerators",
     "importers/benchmarks.py _accelerator_table accelerator_catalog",
@@ -466,19 +466,18 @@ CATALOG_READS = [
     "inputs.py load_inputs shipped_paths",
     "inputs.py load_tables load_catalog",
     "inputs.py melange_inputs load_catalog",
+    "inputs.py plan_tables load_tables",
     "inputs.py plans_accelerators load_catalog",
     "inputs.py shipped_accelerators load_accelerators",
     "llm_inputs.py llm_profile_inputs load_accelerators",
     "llm_inputs.py llm_profile_inputs load_catalog",
     "observe/command.py plan_queries load_tables",
-    "plan_outputs.py render_plan_file load_tables",
     "profile/command.py estimate_file load_catalog",
     "profile/devices.py normalize_accelerator accelerator_catalog",
     "profile/jobs.py job_catalog accelerator_catalog",
     "profile/jobs.py job_catalog load_catalog",
     "profile/llm.py _node_gpus load_catalog",
     "referenced_files.py referenced_catalogs read_catalog_file",
-    "simulate/command.py _tables load_tables",
 ]
 
 

@@ -170,15 +170,13 @@ def _autoscaled(plan: Plan, plan_file: str, tables: Catalog) -> tuple[Plan, str]
 
 
 def _tables(plan: Plan, plan_file: str) -> Catalog:
-    """The catalogs render would read for the plan without a ``--catalog``: the shipped ones
-    of its providers, then its spec's catalogs found beside it with the recorded content
-    (:func:`scaleplan.inputs.spec_catalogs_found`). Read here, at the command's edge, and
-    passed down: the simulators take the accelerator table from it (an accelerator a catalog
-    of the user's defines is sized as render sizes it) and read no catalog themselves."""
-    from scaleplan.inputs import load_tables, spec_catalogs_found
+    """The catalogs render would read for the plan without a ``--catalog``
+    (:func:`scaleplan.inputs.plan_tables`). Read here, at the command's edge, and passed
+    down: the simulators take the accelerator table from it (an accelerator a catalog of the
+    user's defines is sized as render sizes it) and read no catalog themselves."""
+    from scaleplan.inputs import plan_tables
 
-    found = spec_catalogs_found(plan, plan_file, []).files
-    return load_tables(found, providers=sorted({a.provider for a in plan.allocations}))
+    return plan_tables(plan, plan_file)[1]
 
 
 def _run(
