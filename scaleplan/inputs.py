@@ -222,11 +222,12 @@ def load_tables(
 
 
 def shipped_accelerators() -> tuple[Accelerator, ...]:
-    """The shipped accelerator table: what a caller that reads no catalog of the user's
-    (``diff``, a library call of the simulators without ``accelerators``) sizes by."""
+    """The shipped accelerator table (:func:`scaleplan.catalog.files.load_accelerators`), for
+    a library caller of the simulators, which take the table as a required argument (tests,
+    bench); the commands read the user's catalogs too (``diff``: :func:`plans_accelerators`)."""
     from scaleplan.catalog.files import load_accelerators
 
-    return tuple(load_accelerators())
+    return load_accelerators()
 
 
 def plans_accelerators(plans: Sequence[tuple[Plan, str]]) -> tuple[Accelerator, ...]:
