@@ -137,6 +137,12 @@ class Architecture:
         return self.embedding_params + self.attention_params + self.ffn_params
 
     @property
+    def linear_params(self) -> int:
+        """Parameters one token multiplies with, 2 FLOPs each: attention and the active FFN
+        (an MoE's routed and shared experts), without the embedding tables."""
+        return self.attention_params + self.active_ffn_params
+
+    @property
     def active_params(self) -> int:
         """Parameters used per token (MoE: active experts only), embeddings included."""
         return self.embedding_params + self.attention_params + self.active_ffn_params

@@ -309,7 +309,7 @@ def beyond_the_peak(
     recorded. aiconfigurator's Qwen3-32B NVFP4 runs of 15,000-token prompts at 416-448 clients
     on two B200 / GB200 (TTFT 0.7-1.0 s, TPOT 13-14 ms) need 3.0-3.1 x the peak."""
     a = d.arch
-    linear = a.attention_params + a.active_ffn_params
+    linear = a.linear_params
     need = 2.0 * linear * (input_tokens + output_tokens) * (rps or 0.0)
     peak = d.hw.compute_peak_tflops(d.dtype) * 1e12 * d.gpus
     if need <= peak:

@@ -226,11 +226,6 @@ class StepTime:
         return "compute" if self.compute_ms >= self.memory_ms else "memory"
 
 
-def _linear_flops_params(arch: Architecture) -> float:
-    """Active parameters a token multiplies with, without the embedding tables."""
-    return float(arch.attention_params + arch.active_ffn_params)
-
-
 @functools.lru_cache(maxsize=64)
 def _pick_probabilities(experts: int, k: int, skew: float) -> tuple[float, ...]:
     """Per-token probability that each expert is among a token's ``k`` picks under Zipf
@@ -340,7 +335,7 @@ def _serial_step(
     # GEMMs (weights) and attention (KV cache) are separate kernels: each is bound by its own
     # roofline, and their times add up
     routed = float(arch.moe_layers * arch.experts_per_token * arch.expert_params)
-    gemm_flops = 2.0 * (_linear_flops_params(arch) + routed * (1.0 / MOE_GEMM_EFFICIENCY - 1.0)) * tokens + 2.0 * arch.vocab_size * arch.hidden_size * (dseq + pseqs)
+    gemm_flops = 2.0 * (arch.linear_params + routed * (1.0 / MOE_GEMM_EFFICIENCY - 1.0)) * tokens + 2.0 * arch.vocab_size * arch.hidden_size * (dseq + pseqs)
     attn_flops = 4.0 * attn_layers * arch.attention_dim() * (pairs + decode_pairs)
     peak = hw.compute_peak_tflops(d.dtype) * 1e12
     attn_peak = hw.compute_peak_tflops("fp16") * 1e12
