@@ -10,7 +10,13 @@ from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
 from scaleplan.llm.calibrate import Observed, OpenLoopReading, calibrate, open_loop_reading
 from scaleplan.llm.hardware import UnsupportedDtype, proxy_warning
-from scaleplan.llm.memory import BYTES_PER_PARAM, GIB, Refusal, weight_bytes
+from scaleplan.llm.memory import (
+    BYTES_PER_PARAM,
+    GIB,
+    Refusal,
+    attention_bytes_per_param,
+    weight_bytes,
+)
 from scaleplan.llm.perf import Calibration, ClassPerf, Deployment
 from scaleplan.llm.serving import (
     LlmSetup,
@@ -285,7 +291,7 @@ def faster_than_the_weights(d: Deployment, tpot_ms: float | None) -> str | None:
     below that is a run of another (smaller) model, on more GPUs than recorded, or with
     speculative decoding (UX trial 36: an opt-125m run calibrated a 70B plan)."""
     a, bpp = d.arch, BYTES_PER_PARAM[d.dtype]
-    read = a.attention_params * (2.0 if d.dtype == "mxfp4" else bpp) + a.active_ffn_params * bpp
+    read = a.attention_params * attention_bytes_per_param(d.dtype) + a.active_ffn_params * bpp
     floor_ms = read / d.gpus / (d.hw.bandwidth_gbs * 1e9) * 1e3
     if tpot_ms is None or tpot_ms >= floor_ms:
         return None

@@ -192,11 +192,16 @@ def splits(arch: Architecture, pp: int, gpus: int) -> bool:
     return gpus % pp == 0 and (tp == 1 or arch.num_heads % tp == 0)
 
 
+def attention_bytes_per_param(dtype: str) -> float:
+    """Bytes an attention weight takes under ``dtype``: the dtype's own, but 16-bit under MXFP4
+    (gpt-oss's MXFP4 checkpoints quantize the experts only)."""
+    return 2.0 if dtype == "mxfp4" else BYTES_PER_PARAM[dtype]
+
+
 def weight_bytes(arch: Architecture, dtype: str) -> float:
     """Bytes of all weights. Linear layers take the dtype; embeddings and LM head stay 16-bit
     (AWQ, GPTQ, FP8 and MXFP4 checkpoints keep them so); MXFP4 quantizes experts only."""
-    bpp = BYTES_PER_PARAM[dtype]
-    linear_attn = bpp if dtype != "mxfp4" else 2.0
+    bpp, linear_attn = BYTES_PER_PARAM[dtype], attention_bytes_per_param(dtype)
     return arch.embedding_params * 2.0 + arch.attention_params * linear_attn + arch.ffn_params * bpp
 
 

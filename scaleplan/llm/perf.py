@@ -39,6 +39,7 @@ from scaleplan.llm.memory import (
     ENGINES,
     EngineSettings,
     MemoryPlan,
+    attention_bytes_per_param,
     kv_bytes_per_token_per_gpu,
 )
 
@@ -262,7 +263,7 @@ def _weights_read_bytes(arch: Architecture, dtype: str, tokens: float) -> float:
     ``tokens`` touch (expected distinct experts of skewed top-k routing, see
     :func:`touched_experts`)."""
     bpp = BYTES_PER_PARAM[dtype]
-    attn_bpp = 2.0 if dtype == "mxfp4" else bpp
+    attn_bpp = attention_bytes_per_param(dtype)
     b = arch.attention_params * attn_bpp + arch.vocab_size * arch.hidden_size * 2.0
     if arch.is_moe:
         touched = touched_experts(arch.num_experts, arch.experts_per_token, tokens)
