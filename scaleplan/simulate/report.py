@@ -190,23 +190,20 @@ def renderables(res: SimResult) -> list[RenderableType]:
 
     verdict = "holds" if res.ok else "FAILS"
     head = Text(
-        f"{res.plan}: {res.requests} requests, {res.arrivals} arrivals, policy {res.policy}, seed "
-            f"{res.seed}; "
-        f"SLO p{res.slo_percentile} <= {res.slo_latency_ms:g} ms: attainment "
-            f"{_pct(res.attainment)} "
-        f"(target {_pct(res.target)}) -> {verdict}"
+        f"{res.plan}: {res.requests} requests, {res.arrivals} arrivals, policy {res.policy}, "
+        f"seed {res.seed}; SLO p{res.slo_percentile} <= {res.slo_latency_ms:g} ms: attainment "
+        f"{_pct(res.attainment)} (target {_pct(res.target)}) -> {verdict}"
     )
     lat = res.latency_ms
-    head2 = Text(f"latency (ms): p50 {_ms(lat.p50)}  p95 {_ms(lat.p95)}  p99 {_ms(lat.p99)}  mean "
-        f"{_ms(lat.mean)}  max {_ms(lat.max)}; failed {res.failed}")
+    head2 = Text(f"latency (ms): p50 {_ms(lat.p50)}  p95 {_ms(lat.p95)}  p99 {_ms(lat.p99)}  "
+                 f"mean {_ms(lat.mean)}  max {_ms(lat.max)}; failed {res.failed}")
 
-    wt = FittedTable("Per window", [(c, "number") for c in ("win", "rps", "repl", "reqs", "attain",
-        "p50", "p95", "p99", "q max", "util")], [
+    win_cols = ("win", "rps", "repl", "reqs", "attain", "p50", "p95", "p99", "q max", "util")
+    wt = FittedTable("Per window", [(c, "number") for c in win_cols], [
         (
             str(w.window), f"{w.rps:g}", str(sum(w.replicas.values())), str(w.requests),
-                _pct(w.attainment),
-            _ms(w.latency_ms.p50), _ms(w.latency_ms.p95), _ms(w.latency_ms.p99), str(w.queue_max),
-                _pct(w.utilization),
+            _pct(w.attainment), _ms(w.latency_ms.p50), _ms(w.latency_ms.p95),
+            _ms(w.latency_ms.p99), str(w.queue_max), _pct(w.utilization),
         )
         for w in res.windows
     ])
@@ -216,7 +213,7 @@ def renderables(res: SimResult) -> list[RenderableType]:
         (
             a.name, a.capacity_type, str(a.batch_size), str(a.requests), _pct(a.attainment),
             _ms(a.latency_ms.p99), _pct(a.utilization),
-                "-" if a.mean_batch is None else f"{a.mean_batch:.2f}",
+            "-" if a.mean_batch is None else f"{a.mean_batch:.2f}",
         )
         for a in res.allocations if a.utilization is not None
     ])
@@ -386,14 +383,14 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
             f"{label} <= {t[k]:g} ms" for k, label in OWN_TARGETS if k in t
         ) for name, t in own)
     out: list[RenderableType] = [
-        Text("LLM plan: simulated token by token (continuous batching, chunked prefill, KV cache; "
-            "docs/simulate.md)"),
+        Text("LLM plan: simulated token by token (continuous batching, chunked prefill, KV "
+             "cache; docs/simulate.md)"),
         Text(
             f"{res.plan}: {res.requests} requests, {res.arrivals} arrivals, {res.lengths} lengths, "
-                f"routing {res.routing}, seed {res.seed}"
+            f"routing {res.routing}, seed {res.seed}"
             f"{_delta(res.replica_delta, res.replica_floor)}; "
             f"SLO p{pct}: {slo}; attainment {_pct(res.attainment)} (target {_pct(res.target)}), "
-                f"goodput {res.goodput_rps:.3g} req/s -> "
+            f"goodput {res.goodput_rps:.3g} req/s -> "
             f"{'holds' if res.ok else 'FAILS'}"
             + (f": {res.rejected_why}" if res.rejected_why and not res.ok else "")
         ),
@@ -405,9 +402,9 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     out.append(FittedTable(f"Per class (ms; {ppct} = the SLO percentile)", class_cols, [
         (
             c.name, str(c.requests), _p(c.ttft_ms.p50), _p(c.ttft_at_slo_pct_ms), _p(c.tpot_ms.p50),
-                _p(c.tpot_at_slo_pct_ms),
+            _p(c.tpot_at_slo_pct_ms),
             _p(getattr(c.e2e_ms, ppct, None) if pct in (50, 90, 95, 99) else None),
-                _pc(c.attainment), "holds" if c.holds else "FAILS",
+            _pc(c.attainment), "holds" if c.holds else "FAILS",
         )
         for c in res.classes
     ]))
@@ -418,14 +415,14 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     lat = ("TTFT/SLO", "TPOT/SLO") if own_t else (f"TTFT {ppct}", f"TPOT {ppct}")
     title = "Per window"
     title += f" (/SLO: the worst class's {ppct} over its own target)" if own_t else ""
-    out.append(FittedTable(title, [(c, "number") for c in ("win", "rps", "repl", "reqs", "attain",
-        *lat, "q max", "KV max", "preempt")], [
+    win_cols = ("win", "rps", "repl", "reqs", "attain", *lat, "q max", "KV max", "preempt")
+    out.append(FittedTable(title, [(c, "number") for c in win_cols], [
         (
             f"{w.window}{'!' if w.saturated else ''}", f"{w.rps:.3g}", _repl(w.replicas, res.surge),
-                str(w.requests), _pc(w.attainment),
+            str(w.requests), _pc(w.attainment),
             *(_window_latency(w, pct, own_t)),
             str(w.waiting_max), f"{100 * w.kv_used_max:.0f}%" if kv_known else "-",
-                str(w.preemptions),
+            str(w.preemptions),
         )
         for w in res.windows
     ]))
@@ -451,8 +448,8 @@ def llm_renderables(res: LlmSimResult) -> list[RenderableType]:
     pre = list(res.series_preemptions)
     pre_d: list[float | None] = [float(pre[k] - (pre[k - stride] if k >= stride else 0))
         for k in range(0, len(pre), stride)]
-    out.append(FittedTable("Over time (48 columns at most)", [("what", "fold"), ("bars", "whole")],
-        [
+    out.append(FittedTable("Over time (48 columns at most)",
+                           [("what", "fold"), ("bars", "whole")], [
         (f"waiting (max {max(res.series_waiting, default=0)})", sparkline(waiting)),
         ("KV used (full bar 100%)", sparkline(kv, 1.0)),
         (f"preemptions (total {pre[-1] if pre else 0})", sparkline(pre_d)),
