@@ -162,9 +162,8 @@ def _from_gpu(points: list[Measurement], src: Accelerator, dst: Accelerator, dty
     peak_proxy = proxy_s or proxy_d
     mixed_dtype = compute_known and label != label_d
     if mixed_dtype:
-        peak_proxy = (peak_proxy + "; " if peak_proxy
-            else "") + (f"{src.name} has a {label} peak, {dst.name} only {label_d}: the ratio "
-            "mixes dtypes")
+        peak_proxy = (peak_proxy + "; " if peak_proxy else "") + (
+            f"{src.name} has a {label} peak, {dst.name} only {label_d}: the ratio mixes dtypes")
     if not compute_known:
         warnings.append(f"{dst.name}: no {label} peak for {src.name if pk_s is None else dst.name} "
             "in the catalog and no documented proxy: compute scaled by the bandwidth "
@@ -265,8 +264,8 @@ def compute_efficiency(batch: int, large_batch: float = COMPUTE_EFF) -> float:
 
 
 def cpu_transfer_latency_ms(batch: int, *, flops: float, peak_tflops: float, bw_gbs: float,
-        pcie: float, opts: TransferOptions, in_bytes: float) -> tuple[float, float, float, float,
-        float]:
+        pcie: float, opts: TransferOptions,
+        in_bytes: float) -> tuple[float, float, float, float, float]:
     """(total, compute, memory, transfer, fixed) ms of one batch on the target (pure)."""
     t_c = batch * flops / (compute_efficiency(batch, opts.compute_efficiency) * peak_tflops * 1e12) * 1000.0
     t_m = (opts.weights_gib or 0.0) * 2**30 / (opts.memory_efficiency * bw_gbs * 1e9) * 1000.0
