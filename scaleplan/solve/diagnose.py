@@ -139,7 +139,10 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
     """The unserved classes (or the first class) with the best point the profile offers."""
     reasons = []
     classes = diag.unserved_classes or tuple(diag.slo_best)
-    need: dict[str, int] = {}  # one SLO serves every class: the fix is the largest class's best
+    # one SLO field serves every class that takes it: its fix is the largest such class's best
+    # (a class with its own target has its own field; UX trial 39: a chat class's TTFT hint said
+    # the 13 s a summarize class with its own slo.ttft_ms needed, not chat's own 1.2 s)
+    need: dict[str, int] = {}
     # GPUs the allow list names that the profile has no point on: never tried, which the fix
     # should say (an empty allow list is every GPU of the catalogs: no list of those)
     listed = bool(spec.placement.accelerators)
@@ -151,7 +154,8 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
     flagged = untried_flagged(spec, diag)
     for cls in classes:
         for b in _bests(diag, cls):
-            need[b[1]] = max(need.get(b[1], 0), math.ceil(b[2]))
+            f = _slo_field(spec, cls, b[1])
+            need[f] = max(need.get(f, 0), math.ceil(b[2]))
     for cls in classes:
         where = f" for class {cls}" if spec.traffic.classes else ""
         if not _bests(diag, cls):
@@ -179,6 +183,14 @@ def _bests(diag: Diagnostics, cls: str) -> list[tuple[str, str, float, int]]:
     return [best, *diag.slo_more.get(cls, [])] if best is not None else []
 
 
+def _slo_field(spec: Spec, cls: str, metric: str) -> str:
+    """The spec field that holds ``metric``'s target for the class: its own where it has one."""
+    field = {"latency": "slo.latency_ms", "ttft": "slo.ttft_ms", "tpot": "slo.tpot_ms"}[metric]
+    at = [i for i, c in enumerate(spec.traffic.classes) if c.name == cls and c.slo is not None
+          and getattr(c.slo, f"{metric}_ms") is not None]
+    return f"traffic.classes[{at[0]}].{field}" if at else field
+
+
 def _slo_reason(
     spec: Spec, cls: str, where: str, best: tuple[str, str, float, int], need: dict[str, int],
     gpus_capped: bool, unprofiled: Sequence[str], flagged: Sequence[str] = (),
@@ -190,11 +202,7 @@ def _slo_reason(
     acc, metric, val, batch = best
     slo = spec.slo_of(cls)  # the class's own targets where it has them
     target = {"latency": slo.latency_ms, "ttft": slo.ttft_ms, "tpot": slo.tpot_ms}[metric]
-    field = {"latency": "slo.latency_ms", "ttft": "slo.ttft_ms", "tpot": "slo.tpot_ms"}[metric]
-    at = [i for i, c in enumerate(spec.traffic.classes) if c.name == cls and c.slo is not None
-          and getattr(c.slo, f"{metric}_ms") is not None]
-    if at:
-        field = f"traffic.classes[{at[0]}].{field}"
+    field = _slo_field(spec, cls, metric)
     # an LLM spec has three metrics: its latency is end to end (a profile's is the only one)
     e2e = " end-to-end latency" if spec.model.architecture is not None else ""
     name = {"latency": f"p{pct}{e2e}", "ttft": f"p{pct} TTFT", "tpot": f"p{pct} TPOT"}[metric]
@@ -229,10 +237,10 @@ def _slo_reason(
         "slo-unreachable",
         f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: "
         f"the best is {acc} at {_fmt_ms(val)}{tail} at batch {batch}",
-        f"relax {field} to at least {need[metric]} ms, or {faster}",
+        f"relax {field} to at least {need[field]} ms, or {faster}",
         {
             "class": cls, "accelerator": acc, "metric": metric, "value_ms": val,
-            "batch_size": batch, "relax_to_ms": need[metric],
+            "batch_size": batch, "relax_to_ms": need[field],
         },
     )
 
