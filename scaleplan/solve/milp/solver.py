@@ -8,6 +8,7 @@ formulations and the checks share live here too.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import weakref
 from dataclasses import dataclass
@@ -39,8 +40,9 @@ class SolveStat:
 
 def pulp_stat(kind: str, prob: Any, seconds: float, status: str, cpu: float) -> SolveStat:
     cols = prob.variables()
-    nz = sum(len(c) for c in prob.constraints.values())
-    return SolveStat(kind, len(prob.constraints), len(cols), sum(1 for v in cols if v.cat == "Integer"), nz, seconds, status, cpu)
+    rows = prob._constraints  # not PuLP's ``constraints``: as a mapping it warns (deprecated)
+    nz = sum(len(c) for c in rows.values())
+    return SolveStat(kind, len(rows), len(cols), sum(1 for v in cols if v.cat == "Integer"), nz, seconds, status, cpu)
 
 
 # the least time limit a solver is given (a run past --time-limit is not started: solve_windows'
@@ -69,7 +71,7 @@ def make_solver(name: SolverName, time_limit: float, gap_rel: float = MIP_REL_GA
     # zone models the strong branching was half the LP iterations of a window proof, and their
     # search ran ~15 % faster without it (docs/benchmarks/optimizer.md). None changes a proof,
     # only the search
-    return pulp.HiGHS(
+    return _highs_class()(
         msg=False,
         timeLimit=tl,
         gapRel=gap_rel,
@@ -172,9 +174,75 @@ def _run_in_thread(h: Any) -> None:
 
 
 def lp_solver() -> Any:
+    return _highs_class()(msg=False, timeLimit=60.0)
+
+
+@functools.cache
+def _highs_class() -> Any:
+    """``pulp.HiGHS`` with its model built by :func:`build_highs` (the same HiGHS model, in
+    a few highspy calls)."""
     import pulp
 
-    return pulp.HiGHS(msg=False, timeLimit=60.0)
+    class HiGHS(pulp.HiGHS):  # type: ignore[misc]
+        def buildSolverModel(self, lp: Any) -> None:
+            build_highs(lp.solverModel, lp, mip=self.mip)
+
+    return HiGHS
+
+
+def build_highs(h: Any, lp: Any, *, mip: bool = True) -> None:
+    """PuLP's ``pulp.HiGHS.buildSolverModel`` (PuLP 3.3) batched: the columns in
+    ``lp.variables()`` order (by name) with their objective coefficients and bounds, the
+    integer ones marked when ``mip``, then the rows in ``lp.constraints`` order with their
+    nonzero coefficients in each row's order and its bounds; each variable's and row's
+    ``index`` set as PuLP sets it. The highspy model ``h`` holds the same arrays as PuLP's
+    one-call-per-column-and-row build (``tests/test_solve_highs_build.py`` compares them),
+    so HiGHS runs the same solve. PuLP's took ~60 ms for a zone window model (119
+    candidates, ~600 columns: ~1,200 highspy calls), built twice per zone solve of
+    ``bench/solve_bench.py``, and ~0.3 ms for each of the ~360 routing LPs of its
+    gateway-api zone case."""
+    import highspy
+    import numpy as np
+    from pulp import constants
+
+    inf = highspy.kHighsInf
+    sign = -1 if lp.sense == constants.LpMaximize else 1
+    cols = lp.variables()
+    obj = lp.objective
+    for i, v in enumerate(cols):
+        v.index = i
+    n = len(cols)
+    cost = np.array([sign * obj.get(v, 0.0) for v in cols], dtype=np.float64)
+    lower = np.array([-inf if v.lowBound is None else v.lowBound for v in cols], dtype=np.float64)
+    upper = np.array([inf if v.upBound is None else v.upBound for v in cols], dtype=np.float64)
+    if n:
+        none = np.zeros(0, dtype=np.int32)
+        h.addCols(n, cost, lower, upper, 0, np.zeros(n, dtype=np.int32), none, np.zeros(0))
+    ints = [i for i, v in enumerate(cols) if v.cat == constants.LpInteger] if mip else []
+    if ints:
+        kind = np.full(len(ints), highspy.HighsVarType.kInteger)
+        h.changeColsIntegrality(len(ints), np.array(ints, dtype=np.int32), kind)
+    starts: list[int] = []
+    index: list[int] = []
+    value: list[float] = []
+    lows: list[float] = []
+    ups: list[float] = []
+    for i, con in enumerate(lp._constraints.values()):
+        starts.append(len(index))
+        for var, coef in con.items():
+            if coef != 0:
+                index.append(var.index)
+                value.append(coef)
+        con.index = i
+        lb, ub = con.getLb(), con.getUb()
+        lows.append(-inf if lb is None else lb)
+        ups.append(inf if ub is None else ub)
+    if lows:
+        h.addRows(
+            len(lows), np.array(lows, dtype=np.float64), np.array(ups, dtype=np.float64),
+            len(index), np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32),
+            np.array(value, dtype=np.float64),
+        )
 
 
 def int_value(v: Any) -> int:

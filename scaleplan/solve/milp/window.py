@@ -101,8 +101,9 @@ class WindowProblem:
 
     def full_replicas(self, nodes: Sequence[int]) -> list[int]:
         """:meth:`replicas_on` of every candidate: a plan's replicas for its ``nodes`` without
-        max_replicas (more replicas never hurt)."""
-        return [self.replicas_on(k, n) for k, n in enumerate(nodes)]
+        max_replicas (more replicas never hurt). A candidate without nodes runs none (most of
+        a plan's: 2-6 of the 119 in the zone case of ``bench/solve_bench.py``)."""
+        return [self.replicas_on(k, n) if n else 0 for k, n in enumerate(nodes)]
 
 
 def zone_spread(c: Candidate, redundancy: str) -> bool:
