@@ -282,6 +282,21 @@ def test_profile_llm_says_why_a_concurrency_is_left_out(cli, tmp_path: Path) -> 
     assert " ".join(r.stderr.split()).count("do not split over 3 GPUs") == 1, r.stderr
 
 
+def test_profile_llm_gpus_that_split_no_head_count_blame_gpus(cli, tmp_path: Path) -> None:
+    """--gpus 3 for gpt-oss-120b said 'MODEL: no shape can serve' (UX trial 38 F4): the fix
+    is --gpus, so the error names it and the counts that split the 64 heads; a count that
+    splits but fits nowhere still names MODEL."""
+    out = tmp_path / "p.yaml"
+    args = ["profile", "llm", "gpt-oss-120b", "--out", str(out), "--accelerators"]
+    r = cli([*args, "H100", "--gpus", "3"], exit_code=3)
+    err = " ".join(r.stderr.split())
+    assert "--gpus: no shape can serve: TP3: gpt-oss-120b's 64 attention heads" in err, err
+    assert "give --gpus a count that splits gpt-oss-120b: 1, 2, 4, 8)" in err, err
+    assert "MODEL" not in err and not out.exists()
+    r = cli([*args, "L4", "--gpus", "1"], exit_code=3)  # 60.7 GiB of weights on one L4
+    assert "MODEL: no shape can serve" in " ".join(r.stderr.split()), r.stderr
+
+
 def test_profile_llm_options_override_the_spec_and_none_is_ignored(cli, tmp_path: Path) -> None:
     """profile llm --spec ignored --engine, --dtype and --kv-cache-dtype without MODEL (the spec's
     were used, silently), ignored the spec's engine_config with MODEL (another KV cache than

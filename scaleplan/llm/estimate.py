@@ -15,6 +15,7 @@ from scaleplan.llm.memory import (
     GIB,
     Refusal,
     attention_bytes_per_param,
+    splits,
     weight_bytes,
 )
 from scaleplan.llm.perf import Calibration, ClassPerf, Deployment
@@ -347,6 +348,17 @@ def calibration_from(
     return (fitted if fitted.calibrated else None), notes
 
 
+def _no_shape(s: LlmSetup, gpus: Sequence[int], reasons: str) -> Problem:
+    """Why no shape serves: --gpus where none of its counts splits the model (the fix is
+    another count: those up to 8, or the largest asked, that split it), else MODEL."""
+    pp = s.pipeline_parallel
+    if any(splits(s.arch, pp, g) for g in gpus):
+        return Problem("MODEL", "no shape can serve: " + reasons)
+    fits = [str(g) for g in range(1, max(8, *gpus) + 1) if splits(s.arch, pp, g)]
+    hint = f"give --gpus a count that splits {s.arch.name}: {', '.join(fits)}"
+    return Problem("--gpus", "no shape can serve: " + reasons, hint=hint)
+
+
 def llm_profile(
     s: LlmSetup,
     accelerators: Sequence[Accelerator],
@@ -390,7 +402,7 @@ def llm_profile(
     if not result.measurements:
         # once each: a TP degree that splits no head count fails alike on every GPU
         reasons = dict.fromkeys(result.refusals or result.notes)
-        raise InputError(None, [Problem("MODEL", "no shape can serve: " + "; ".join(reasons))])
+        raise InputError(None, [_no_shape(s, gpus, "; ".join(reasons))])
     notes.extend(result.refusals)
     notes.extend(result.notes)
     if any(c > 1 for c in concurrencies):
