@@ -222,7 +222,7 @@ def summary_lines(
                 lines.append(Line(f"  - {bl.name}: ${bl.cost_per_hour:.4f}/h, {saves}"))
     alternatives = [a for a in plan.alternatives if not (free and a.cost_per_hour == 0)]
     lines += _alternative_lines(plan, alternatives)
-    lines += unused_lines(plan)
+    lines += unused_lines(plan, baselines, _shown(alternatives)[1])
     if plan.spot_loss is not None:
         lines += spot_loss_lines(plan.spot_loss, plan.cost_per_hour)
     if changes is not None:
@@ -328,8 +328,7 @@ def _alternative_lines(plan: Plan, alternatives: Sequence[Alternative]) -> list[
     (:data:`FAR_OFF`; alternatives come cheapest first) are counted on an indented line, not
     listed; where every one is, the next best is listed and the line says none comes close.
     plan.yaml keeps them all."""
-    near = [a for a in alternatives if (a.extra_cost_fraction or 0.0) <= FAR_OFF]
-    shown = near or list(alternatives[:1])
+    near, shown = _shown(alternatives)
     lines = []
     for i, alt in enumerate(shown):
         label = "next best" if i == 0 else "then"
@@ -350,15 +349,47 @@ def _alternative_lines(plan: Plan, alternatives: Sequence[Alternative]) -> list[
     return lines
 
 
-def unused_lines(plan: Plan) -> list[Line]:
+def _shown(alternatives: Sequence[Alternative]) -> tuple[list[Alternative], list[Alternative]]:
+    """The alternatives within :data:`FAR_OFF` of the plan's cost, and those listed: they, or
+    the next best alone where none is."""
+    near = [a for a in alternatives if (a.extra_cost_fraction or 0.0) <= FAR_OFF]
+    return near, near or list(alternatives[:1])
+
+
+def _said_above(
+    baselines: Sequence[Baseline], shown: Sequence[Alternative]
+) -> dict[tuple[str, float], str]:
+    """The plans the baseline and alternative lines printed, by nodes and cost: what an
+    accelerator the plan does not use refers to rather than say them again."""
+    said = {(a.description, round(a.cost_per_hour, 4)): "the 'then:' plan" for a in shown[1:]}
+    said.update({(a.description, round(a.cost_per_hour, 4)): "the next best" for a in shown[:1]})
+    for bl in baselines:
+        if bl.cost_per_hour is not None:
+            nodes = bl.description.rpartition(": ")[2]
+            said[nodes, round(bl.cost_per_hour, 4)] = f"the {bl.name} baseline"
+    return said
+
+
+def unused_lines(
+    plan: Plan,
+    baselines: Sequence[Baseline] = (),
+    shown: Sequence[Alternative] = (),
+) -> list[Line]:
     """One line per accelerator placement.accelerators names that the plan does not run on:
-    what the cheapest plan on it alone costs, or why it has none (UX trial 37 F8)."""
+    what the cheapest plan on it alone costs, or why it has none (UX trial 37 F8). A proven
+    plan that a line of ``baselines`` or ``shown`` (the alternatives listed) already said
+    (the fastest-accelerator baseline is such a solve) is referred to, not said again."""
     if not plan.unused_accelerators:
         return []
+    said = _said_above(baselines, shown)
     lines = [Line("allowed accelerators the plan does not use:")]
     for u in plan.unused_accelerators:
         if u.cost_per_hour is None:
             lines.append(Line(f"  - {u.accelerator}: {u.reason}"))
+            continue
+        same = said.get((u.description or "", round(u.cost_per_hour, 4)))
+        if same is not None and u.gap is None:
+            lines.append(Line(f"  - {u.accelerator} alone: {same} above"))
             continue
         most = "at most " if u.gap is not None else ""
         if u.extra_cost_fraction is None:  # over a $0/h plan: the dollars, not "+0%"

@@ -11,7 +11,7 @@ from solve_helpers import catalog, point, profile, row, spec, two_class_spec
 
 from scaleplan.inputs import shipped_accelerators
 from scaleplan.plan import dump_plan
-from scaleplan.plan_report import summary_lines
+from scaleplan.plan_report import summary_lines, unused_lines
 from scaleplan.solve import SolveOptions, solve
 
 OPTS = SolveOptions(max_utilization=1.0)
@@ -33,10 +33,30 @@ def test_an_unused_accelerator_is_priced_alone_against_the_plan() -> None:
     assert (u.accelerator, u.description, u.reason, u.gap) == ("A10G", "3 x g5.xlarge", None, None)
     assert u.cost_per_hour == pytest.approx(3.6)
     assert u.extra_cost_fraction == pytest.approx(0.125)
+    # said whole where no line above said it
+    assert unused_lines(plan)[1].text == "  - A10G alone: 3 x g5.xlarge, +12% ($3.6000/h)"
+    # the summary said it twice, as the fastest-accelerator baseline and again here (the
+    # embedding-cpu-gpu example's 'A10G alone $2.0120/h'): now referred to; plan.yaml and
+    # --json keep the figures
     lines = [ln.text for ln in summary_lines(plan, [], None, "plan.yaml", accelerators=ACCS)]
+    assert sum("3 x g5.xlarge" in t for t in lines) == 2  # the baseline and the next best
     i = lines.index("allowed accelerators the plan does not use:")
-    assert lines[i + 1] == "  - A10G alone: 3 x g5.xlarge, +12% ($3.6000/h)"
+    assert lines[i + 1] == "  - A10G alone: the fastest-accelerator baseline above"
     assert "unused_accelerators:\n- accelerator: A10G\n  cost_per_hour: 3.6\n" in dump_plan(plan)
+
+
+def test_an_unused_accelerators_plan_that_is_the_next_best_is_referred_to() -> None:
+    """T4 alone is the next best (one instance type); the line says so instead."""
+    cat = catalog(*CAT.rows, row("g4dn.xlarge", "T4", 1, 0.85))
+    prof = profile(point("L4", 4, 40, 30), point("A10G", 4, 30, 45), point("T4", 4, 40, 26))
+    plan = solve(_named("L4", "A10G", "T4"), prof, cat, options=OPTS).plan
+    lines = [ln.text for ln in summary_lines(plan, [], None, "plan.yaml", accelerators=ACCS)]
+    assert "next best: 4 x g4dn.xlarge, +6% ($3.4000/h)" in lines, lines
+    i = lines.index("allowed accelerators the plan does not use:")
+    assert lines[i + 1 :] == [
+        "  - A10G alone: the fastest-accelerator baseline above",
+        "  - T4 alone: the next best above",
+    ]
 
 
 def test_the_fastest_accelerators_line_is_its_baselines_plan() -> None:
