@@ -106,6 +106,31 @@ def test_why_an_accelerator_has_no_plan_alone() -> None:
     assert t4.cost_per_hour is None
 
 
+def test_no_shape_serving_the_mix_static_weights_send_is_the_reason() -> None:
+    """gateway-api with two classes and no class header: every backend takes the whole mix.
+    T4's one-GPU shape serves only short and its two-GPU shape only long, so each class has
+    a T4 shape but no T4 shape serves the mix (r2 review: switching this reason off left
+    every test passing; the entry then read 'not priced within the time limit')."""
+    two = two_class_spec(accelerators=["L4", "A10G", "T4"])
+    prof = profile(
+        point("L4", 1, 10, 100, request_class="short"),
+        point("L4", 1, 100, 10, request_class="long"),
+        point("A10G", 1, 50, 20, request_class="short"),
+        point("A10G", 1, 16.7, 60, request_class="long"),
+        point("T4", 1, 20, 50, request_class="short"),
+        point("T4", 1, 100, 30, request_class="long", gpus=2),
+    )
+    cat = catalog(
+        row("g6.xlarge", "L4", 1, 0.8048), row("g5.xlarge", "A10G", 1, 1.006),
+        row("g4dn.12xlarge", "T4", 4, 0.9),
+    )
+    plan = solve(two, prof, cat, options=OPTS).plan
+    (t4,) = plan.unused_accelerators or ()
+    why = "no shape of it serves the class mix the route's static weights send it"
+    assert (t4.accelerator, t4.reason, t4.cost_per_hour) == ("T4", why, None)
+    assert f"  - T4: {why}" in [ln.text for ln in unused_lines(plan)]
+
+
 def test_absent_when_every_named_accelerator_runs_or_none_is_named() -> None:
     for sp in (spec(), _named("L4")):
         plan = solve(sp, PROF, CAT, options=OPTS).plan
