@@ -224,6 +224,30 @@ def test_an_unreachable_ttft_suggests_more_gpus_only_where_a_node_has_more() -> 
     assert "more GPUs per replica (placement.max_gpus_per_replica)" in fix(2)
 
 
+def test_an_unreachable_ttft_says_at_how_many_gpus_per_replica_the_best_was() -> None:
+    """UX trial 37 F11: 'the best is A100 at 90.7 ms at batch 1' did not say at how many GPUs
+    per replica, so whether 'more GPUs per replica' could help was not to be told. The
+    message and the JSON details say it: 8 on 8-GPU H100 nodes, 2 at a cap of 2."""
+    cat = catalog(row("p5.48xlarge", "H100", 8, 55.0, vcpus=192, mem=2048))
+
+    def best(maxg: int) -> tuple[str, object]:
+        s = llm_spec(
+            "llama-3.1-70b",
+            [{"name": "rag", "share": 1.0, "input_tokens": 24_000, "output_tokens": 300}],
+            accs=["H100"], rps=1.0, ttft=300, tpot=100, maxg=maxg,
+        )
+        with pytest.raises(InfeasibleError) as e:
+            solve(s, estimated_profile(), cat, options=OPTS)
+        (r,) = e.value.reasons
+        return r.message, r.details["gpus_per_replica"]
+
+    for maxg in (8, 2):
+        message, gpus = best(maxg)
+        assert gpus == maxg, message
+        said = rf"the best is H100 at \d+ ms at batch 1 on {maxg} GPUs per replica$"
+        assert re.search(said, message), message
+
+
 def test_more_gpus_per_replica_only_where_a_shape_past_the_cap_splits_the_model() -> None:
     """UX trial 37 F11: an unreachable TTFT on A100 x16 nodes at the default cap of 8 said
     'or more GPUs per replica', but TP16 cannot split a model of 40 attention heads; 64
@@ -348,7 +372,7 @@ def test_an_unreachable_slo_names_the_metric_no_shape_meets() -> None:
     assert [(r.details["class"], r.details["metric"]) for r in reasons] == [("chat", "tpot"), ("rag", "tpot")], reasons
     assert all(r.details["accelerator"] == "H100" for r in reasons)
     assert all("relax slo.tpot_ms to at least" in r.fix and "ttft" not in r.fix for r in reasons)
-    assert re.search(r"the best is H100 at \d+(\.\d{1,2})? ms at batch 1;", str(e.value)), str(e.value)
+    assert re.search(r"the best is H100 at \d+(\.\d{1,2})? ms at batch 1 on 1 GPU per replica;", str(e.value)), str(e.value)
 
 
 def test_an_llm_slo_miss_says_to_allow_faster_gpus_not_to_profile() -> None:

@@ -119,15 +119,16 @@ class Diagnostics:
     shapes_fitting: int = 0
     # LLM specs: a node of an allowed GPU holds more than placement.max_gpus_per_replica
     gpus_capped: bool = False
-    # best latency among points that fit but miss the SLO: class -> (acc, metric, value, batch)
-    slo_best: dict[str, tuple[str, str, float, int]] = field(default_factory=dict)
+    # best latency among points that fit but miss the SLO: class -> (acc, metric, value, batch,
+    # GPUs per replica)
+    slo_best: dict[str, tuple[str, str, float, int, int]] = field(default_factory=dict)
     # profile specs: per accelerator, the point nearest to its SLO among those that miss it:
     # acc -> (over-ratio, class, metric, value, its target, batch, gpus or CPU threads)
     acc_miss: dict[str, tuple[float, str, str, float, float | None, int, int]] = field(
         default_factory=dict
     )
     # LLM specs: the class's other SLO metrics that no shape meets either, alike
-    slo_more: dict[str, list[tuple[str, str, float, int]]] = field(default_factory=dict)
+    slo_more: dict[str, list[tuple[str, str, float, int, int]]] = field(default_factory=dict)
     unserved_classes: tuple[str, ...] = ()
     # placement.accelerators named that no catalog row of the providers and regions has
     unoffered: tuple[str, ...] = ()

@@ -177,7 +177,7 @@ def _slo_reasons(spec: Spec, diag: Diagnostics) -> list[InfeasibleReason]:
     return reasons
 
 
-def _bests(diag: Diagnostics, cls: str) -> list[tuple[str, str, float, int]]:
+def _bests(diag: Diagnostics, cls: str) -> list[tuple[str, str, float, int, int]]:
     """The class's closest misses: the first metric, then (LLM) every other no shape meets."""
     best = diag.slo_best.get(cls)
     return [best, *diag.slo_more.get(cls, [])] if best is not None else []
@@ -192,14 +192,15 @@ def _slo_field(spec: Spec, cls: str, metric: str) -> str:
 
 
 def _slo_reason(
-    spec: Spec, cls: str, where: str, best: tuple[str, str, float, int], need: dict[str, int],
+    spec: Spec, cls: str, where: str, best: tuple[str, str, float, int, int],
+    need: dict[str, int],
     gpus_capped: bool, unprofiled: Sequence[str], flagged: Sequence[str] = (),
 ) -> InfeasibleReason:
     """One metric no point meets for the class, with the closest point and the fix; more
     GPUs per replica only where a node holds more than max_gpus_per_replica lets a replica
     take (``gpus_capped``; UX review 18 F8: it was said with 8-GPU nodes at the default 8)."""
     pct = spec.slo.percentile
-    acc, metric, val, batch = best
+    acc, metric, val, batch, gpus = best
     slo = spec.slo_of(cls)  # the class's own targets where it has them
     target = {"latency": slo.latency_ms, "ttft": slo.ttft_ms, "tpot": slo.tpot_ms}[metric]
     field = _slo_field(spec, cls, metric)
@@ -229,19 +230,27 @@ def _slo_reason(
             f"set placement.include_flagged: true), or {faster}"
         )
     tail = ""
-    if metric == "ttft" and spec.model.architecture is not None:
+    details: dict[str, object] = {
+        "class": cls, "accelerator": acc, "metric": metric, "value_ms": val,
+        "batch_size": batch, "relax_to_ms": need[field],
+    }
+    if spec.model.architecture is not None:
         from scaleplan.solve.llm_capacity import tail_prompt
 
-        tail = tail_prompt(spec, cls)  # a length spread: the joint percentile's TTFT
+        if metric == "ttft":
+            tail = tail_prompt(spec, cls)  # a length spread: the joint percentile's TTFT
+        # whether more GPUs per replica can help: at how many the best was reached (UX
+        # trial 37 F11: 90.7 ms on A100 said no count, the hint said 'more GPUs')
+        tail += f" at batch {batch} on {counted(gpus, 'GPU')} per replica"
+        details["gpus_per_replica"] = gpus
+    else:
+        tail += f" at batch {batch}"
     return InfeasibleReason(
         "slo-unreachable",
         f"no accelerator meets {name} <= {_fmt_ms(target or 0)}{where}: "
-        f"the best is {acc} at {_fmt_ms(val)}{tail} at batch {batch}",
+        f"the best is {acc} at {_fmt_ms(val)}{tail}",
         f"relax {field} to at least {need[field]} ms, or {faster}",
-        {
-            "class": cls, "accelerator": acc, "metric": metric, "value_ms": val,
-            "batch_size": batch, "relax_to_ms": need[field],
-        },
+        details,
     )
 
 

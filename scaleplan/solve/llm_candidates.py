@@ -118,11 +118,11 @@ def build_llm_candidates(
                 miss = (g, cls, *slo_miss(spec, first, cls))
                 if acc not in missed or _over(spec, miss) < _over(spec, missed[acc]):
                     missed[acc] = miss  # the shape nearest the SLO, not the first one tried
-                _note_misses(spec, diag, misses, acc, res.items())
+                _note_misses(spec, diag, misses, acc, g, res.items())
                 continue
             for cls, _ in res.points:
-                misses.note(cls, acc, {})
-            _note_misses(spec, diag, misses, acc, res.misses)  # a class it cannot serve
+                misses.note(cls, acc, g, {})
+            _note_misses(spec, diag, misses, acc, g, res.misses)  # a class it cannot serve
             key = (acc, g, gmem)
             if key not in derated:
                 derated[key] = _derated(spec, res, max_util)
@@ -258,7 +258,7 @@ def _derated(spec: Spec, res: LlmShapePoints, max_util: float | None) -> dict[st
 
 
 def _note_misses(
-    spec: Spec, diag: Diagnostics, misses: LlmMisses, acc: str,
+    spec: Spec, diag: Diagnostics, misses: LlmMisses, acc: str, gpus: int,
     unserved: Iterable[tuple[str, ClassPerf]],
 ) -> None:
     """Record, for the diagnosis, what one shape misses for each class it cannot serve (before
@@ -269,8 +269,8 @@ def _note_misses(
         metric, val = slo_miss(spec, p, cls)
         cur = diag.slo_best.get(cls)
         if cur is None or (cur[1] == metric and val < cur[2]):
-            diag.slo_best[cls] = (acc, metric, val, 1)
-        misses.note(cls, acc, slo_misses(spec, p, cls))
+            diag.slo_best[cls] = (acc, metric, val, 1, gpus)
+        misses.note(cls, acc, gpus, slo_misses(spec, p, cls))
 
 
 def _proxy_warnings(catalog: Catalog, sized: set[str]) -> list[str]:

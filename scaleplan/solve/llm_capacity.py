@@ -574,22 +574,23 @@ class LlmMisses:
     'no accelerator meets p95 TTFT <= 1500 ms for class rag: the best is L4 at 1829 ms' (relax
     slo.ttft_ms to 1,830) when an H100 met that TTFT and every shape missed the TPOT."""
 
-    best: dict[str, dict[str, tuple[str, float]]] = field(default_factory=dict)
+    # class -> metric -> (accelerator, ms, GPUs per replica) of the shape nearest it
+    best: dict[str, dict[str, tuple[str, float, int]]] = field(default_factory=dict)
     met: dict[str, set[str]] = field(default_factory=dict)
 
-    def note(self, cls: str, acc: str, missed: dict[str, float]) -> None:
-        """One shape's misses for ``cls`` (empty: it serves the class)."""
+    def note(self, cls: str, acc: str, gpus: int, missed: dict[str, float]) -> None:
+        """One shape's (``gpus`` of ``acc``) misses for ``cls`` (empty: it serves the class)."""
         self.met.setdefault(cls, set()).update(m for m in SLO_METRICS if m not in missed)
         per = self.best.setdefault(cls, {})
         for metric, value in missed.items():
             if metric not in per or value < per[metric][1]:
-                per[metric] = (acc, value)
+                per[metric] = (acc, value, gpus)
 
     def diagnose(self, diag: Diagnostics) -> None:
         """``diag.slo_best`` (and ``slo_more``) per class: the metrics no shape meets, best
         value first; a class whose every metric some shape meets keeps the first miss."""
         for cls, per in self.best.items():
             out = [m for m in SLO_METRICS if m in per and m not in self.met.get(cls, set())]
-            found = [(per[m][0], m, per[m][1], 1) for m in out]
+            found = [(per[m][0], m, per[m][1], 1, per[m][2]) for m in out]
             if found:
                 diag.slo_best[cls], diag.slo_more[cls] = found[0], found[1:]

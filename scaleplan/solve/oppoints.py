@@ -254,4 +254,4 @@ class BestPoints:
         cur = self.diag.slo_best.get(cls)
         closer = cur is None or (metric == cur[1] and val < cur[2])
         if closer or (cur is not None and cur[1] != "latency" and metric == "latency"):
-            self.diag.slo_best[cls] = (acc, metric or "latency", val, m.batch_size)
+            self.diag.slo_best[cls] = (acc, metric or "latency", val, m.batch_size, m.gpus)
