@@ -562,7 +562,7 @@ def test_the_preset_count_is_what_list_shows_and_a_broken_preset_says_so(cli) ->
     """'--list shows all 27 presets' over a list of 25 rows (GPT-J-6B and Falcon-180B do not
     load), and for those two 'add intermediate_size from the model's Hugging Face config.json',
     though a shipped preset is not the user's to edit (UX review 3, #16)."""
-    rows = cli(["profile", "llm", "--list"]).stdout.strip().splitlines()[1:]
+    rows = cli(["profile", "llm", "--list"]).stdout.split("\nACTIVE: ")[0].splitlines()[1:]
     typo = " ".join(cli(["profile", "llm", "lama-3.1-8b"], exit_code=3).stderr.split())
     assert f"`scaleplan profile llm --list` shows all {len(rows)} presets" in typo, typo
     for name in ("gpt-j-6b", "falcon-180b"):
@@ -570,6 +570,20 @@ def test_the_preset_count_is_what_list_shows_and_a_broken_preset_says_so(cli) ->
         err = " ".join(cli(["profile", "llm", name], exit_code=3).stderr.split())
         assert f"the preset '{name}' cannot be sized (missing intermediate_size)" in err, err
         assert err.endswith("(give the model's config.json)"), err
+
+
+def test_list_says_what_active_counts(cli) -> None:
+    """UX trial 38 F6: --list showed gpt-oss-120b at 5.7B active, its card says 5.1B. The
+    cards differ: Mixtral's (12.9B), Qwen's (3.3B for Qwen3-30B-A3B) and DeepSeek-V3's (37B)
+    count the embeddings, gpt-oss's leaves the input embedding out. --list counts as most
+    cards do and says so under the table."""
+    out = cli(["profile", "llm", "--list"]).stdout
+    rows = {r.split()[0]: r.split() for r in out.splitlines()[1:] if not r.startswith(" ")}
+    assert (rows["gpt-oss-120b"][5], rows["mixtral-8x7b"][5]) == ("5.7B", "12.9B"), out
+    note = " ".join(out.split("\nACTIVE: ")[1].split())
+    said = "the parameters one token uses (MoE: its top-k and shared experts), the embeddings"
+    assert note.startswith(f"{said} and LM head included"), note
+    assert note.endswith("gpt-oss's cards leave out the input embedding (gpt-oss-120b: 5.1B)"), note
 
 
 def test_validate_and_optimize_warn_of_a_kv_head_count_assumed(cli, tmp_path: Path) -> None:

@@ -205,7 +205,18 @@ def presets_report(as_json: bool) -> Report:
     rows = preset_list()
     if as_json:
         return Report(doc=rows)
-    return Report(text=preset_table([r["name"] for r in rows]))
+    return Report(text=preset_table([r["name"] for r in rows]), lines=[Line(t) for t in ACTIVE])
+
+
+# what ACTIVE counts (UX trial 38 F6: gpt-oss-120b's 5.7B against its card's 5.1B): what one
+# token uses, embeddings included, as the cards of Mixtral (12.9B), Qwen (Qwen3-30B-A3B 3.3B,
+# Qwen1.5-MoE-A2.7B) and DeepSeek-V3 (37B) count; gpt-oss's card alone leaves out the input
+# embedding (a lookup): 5.13B. Not excluding both embeddings: that matches no card (4.6B).
+ACTIVE = (
+    "ACTIVE: the parameters one token uses (MoE: its top-k and shared experts), the",
+    "  embeddings and LM head included, as Mixtral's, Qwen's and DeepSeek's cards",
+    "  count; gpt-oss's cards leave out the input embedding (gpt-oss-120b: 5.1B)",
+)
 
 
 def llm_report(
