@@ -230,15 +230,23 @@ def shipped_accelerators() -> tuple[Accelerator, ...]:
     return load_accelerators()
 
 
-def plans_accelerators(plans: Sequence[tuple[Plan, str]]) -> tuple[Accelerator, ...]:
-    """The accelerator table for plans read from their files without a ``--catalog``
-    (``diff``): the shipped one, then the accelerators of each plan's spec catalogs found
-    beside it with the recorded content (:func:`spec_catalogs_found`), a later plan's
-    winning; no provider's instance rows are read."""
+def plans_accelerators(
+    plans: Sequence[tuple[Plan, str]], catalogs: Sequence[str] = ()
+) -> tuple[tuple[Accelerator, ...], list[str]]:
+    """The accelerator table for plans read from their files (``diff``): the shipped one, then
+    the accelerators of each plan's spec catalogs found beside it with the recorded content
+    (:func:`spec_catalogs_found`), a later plan's winning, then ``catalogs`` (``--catalog``),
+    as ``render`` merges them; no provider's instance rows are read. With a warning per
+    catalog of the user's a plan was optimized with that none of these gives
+    (:func:`catalogs_not_given`: ``optimize --catalog``'s are found nowhere)."""
     from scaleplan.catalog.files import load_catalog
 
-    found = [f for plan, file in plans for f in spec_catalogs_found(plan, file, []).files]
-    return load_catalog(found, shipped=False).accelerators
+    given = [(plan, spec_catalogs_found(plan, file, catalogs)) for plan, file in plans]
+    found = [f for _, g in given for f in g.files[: len(g.files) - len(catalogs)]]
+    what = "its accelerators' memory is"
+    warned = (catalogs_not_given(plan, g, "the start-up costs", what) for plan, g in given)
+    table = load_catalog([*found, *catalogs], shipped=False).accelerators
+    return table, list(dict.fromkeys(w for w in warned if w))
 
 
 def users_catalogs(plan: Plan) -> dict[str, str]:
@@ -334,7 +342,8 @@ def gate_tables(
 
 
 def catalogs_not_given(
-    plan: Plan, catalogs: Sequence[str | Path] | GivenCatalogs, into: str = "the manifests"
+    plan: Plan, catalogs: Sequence[str | Path] | GivenCatalogs, into: str = "the manifests",
+    what: str = "node labels, GPU labels, extended resources and memory of its rows are",
 ) -> str | None:
     """A warning when ``plan`` was optimized with catalogs of the user's (the spec's
     ``placement.catalogs`` or ``optimize --catalog``: ``metadata.inputs.catalogs`` other than
@@ -350,9 +359,8 @@ def catalogs_not_given(
     flags = " ".join(f"--catalog {m}" for m in missing)
     return (
         f"the plan was optimized with {names} (the spec's placement.catalogs or optimize "
-        f"--catalog), which no --catalog gives here: node labels, GPU labels, extended resources "
-        f"and memory of its rows are left out of {into}; pass {flags} (its path from "
-        "here; docs/catalog.md, \"Owned nodes\")"
+        f"--catalog), which no --catalog gives here: {what} left out of {into}; pass {flags} "
+        "(its path from here; docs/catalog.md, \"Owned nodes\")"
     )
 
 

@@ -229,17 +229,23 @@ def _input_changes(before: Plan, after: Plan) -> tuple[FieldChange, ...]:
     return _changed(a, b)
 
 
-def diff_files(before: str, after: str) -> tuple[PlanDiff, list[str]]:
+def diff_files(
+    before: str, after: str, catalogs: Sequence[str] = ()
+) -> tuple[PlanDiff, list[str]]:
     """The diff of the plan files ``before`` and ``after``, and a warning for each that was
     edited after optimize wrote it (UX trial 24: a hand-raised replica count diffed at
     "+$0.0000/h" without a word). The start-ups are priced by the accelerator table of the
-    plans' spec catalogs found beside them (:func:`scaleplan.inputs.plans_accelerators`)."""
+    plans' spec catalogs found beside them and ``catalogs`` (``--catalog``), with a warning
+    for a catalog a plan was optimized with that neither gives
+    (:func:`scaleplan.inputs.plans_accelerators`)."""
     from scaleplan.inputs import plans_accelerators
     from scaleplan.plan import edited_warning, read_plan
 
     a, b = read_plan(before), read_plan(after)
-    return diff_plans(a, b, plans_accelerators([(a, before), (b, after)])), [
-        *_other_service(a, before, b, after), *edited_warning(a, before), *edited_warning(b, after)
+    table, missing = plans_accelerators([(a, before), (b, after)], catalogs)
+    return diff_plans(a, b, table), [
+        *_other_service(a, before, b, after), *edited_warning(a, before), *edited_warning(b, after),
+        *missing,
     ]
 
 
@@ -490,7 +496,9 @@ def diff_report(
     return Report(lines=lines, whole=True, warnings=edited, failure=failure)
 
 
-def diff_command(before: str, after: str, as_json: bool, exit_code: bool) -> Report:
-    """``scaleplan diff``'s report, from the two plan files."""
-    d, edited = diff_files(before, after)
+def diff_command(
+    before: str, after: str, as_json: bool, exit_code: bool, catalogs: Sequence[str] = ()
+) -> Report:
+    """``scaleplan diff``'s report, from the two plan files and the ``--catalog`` files."""
+    d, edited = diff_files(before, after, catalogs)
     return diff_report(before, after, d, edited, as_json, exit_code)

@@ -52,6 +52,15 @@ def command_word() -> str | None:
     return sys.argv[1]
 
 
+# The CLI's command modules (scaleplan.cli.<name>), in help order: the commands each holds
+# (its functions of those names), or the name of the command group it holds (its ``app``).
+COMMAND_MODULES: dict[str, tuple[str, ...] | str] = {
+    "schema_validate": ("schema", "validate"), "catalog": "catalog", "profile": "profile",
+    "optimize": ("optimize",), "render": ("render",), "check": ("check",),
+    "simulate": ("simulate",), "diff": ("diff",), "importer": "import", "observe": ("observe",),
+}
+
+
 def command_modules(modules: tuple[str, ...], app: Any) -> Iterator[str]:
     """The CLI's command modules to register on ``app`` (a typer app), in order. In a
     command-line process running ``scaleplan WORD ...``, WORD's module first, and no more once

@@ -154,6 +154,25 @@ def test_diff_prices_start_ups_by_the_spec_s_catalogs(cli, tmp_path: Path) -> No
     assert got == {"before": 0.0539, "after": 0.0539, "delta": 0.0}
 
 
+def test_diff_takes_the_catalog_a_plan_was_optimized_with(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A plan made with optimize --catalog: diff found only spec catalogs beside the plans,
+    so the start-ups were priced by the shipped table, which has no X48 (a 112 GiB copy:
+    $0.0617/h, not $0.0539/h), without a word (r2 review). diff takes --catalog as render
+    does, and without it warns which catalog to pass."""
+    spec, catalog = _acme_inputs(tmp_path)
+    _optimize(cli, spec, tmp_path / "out", "--catalog", str(catalog))
+    plan = str(tmp_path / "out" / "plan.yaml")
+    given = cli(["diff", plan, plan, "--json", "--catalog", str(catalog)])
+    assert json.loads(given.stdout)["startup_cost_per_hour"]["before"] == 0.0539
+    assert "warning" not in given.stderr, given.stderr
+    bare = cli(["diff", plan, plan, "--json"])
+    assert json.loads(bare.stdout)["startup_cost_per_hour"]["before"] == 0.0617
+    err = " ".join(bare.stderr.split())
+    assert err.count(f"warning: the plan was optimized with {catalog} ") == 1, err
+    said = "its accelerators' memory is left out of the start-up costs; pass --catalog"
+    assert f"{said} {catalog}" in err, err
+
+
 def test_the_report_s_start_up_rule_does_not_load_the_simulator() -> None:
     """optimize's report reads startup_cost from scaleplan.simulate.failures on every run;
     importing it ran the package's __init__, which loaded the whole simulator (~40 ms on each

@@ -16,7 +16,7 @@ from typer._click.exceptions import BadOptionUsage
 from scaleplan._version import __version__
 from scaleplan.cli._common import emit_json, json_usage
 from scaleplan.option_values import JSON_AFTER_COMMAND, argument_label, json_requested, value_label
-from scaleplan.startup import command_modules, resolve_annotations, resume_gc
+from scaleplan.startup import COMMAND_MODULES, command_modules, resolve_annotations, resume_gc
 
 
 class _Root(typer.core.TyperGroup):
@@ -63,15 +63,6 @@ def _root(
     if json_out:  # a command's own --json follows it; here it would be ignored
         raise BadOptionUsage("--json", JSON_AFTER_COMMAND)
     resume_gc()  # start-up is over: the command's work is collected as usual (scaleplan.startup)
-
-
-# Command modules, in help order: the commands each holds (its functions of those names), or
-# the name of the command group it holds (its ``app``).
-COMMAND_MODULES: dict[str, tuple[str, ...] | str] = {
-    "schema_validate": ("schema", "validate"), "catalog": "catalog", "profile": "profile",
-    "optimize": ("optimize",), "render": ("render",), "check": ("check",),
-    "simulate": ("simulate",), "diff": ("diff",), "importer": "import", "observe": ("observe",),
-}
 
 
 def _register() -> None:
