@@ -426,6 +426,33 @@ def test_a_misspelt_instance_type_of_a_shipped_cloud_is_said(  # type: ignore[no
     assert "did you mean 'Standard_NC40ads_H100_v5'?" in " ".join(r.stderr.split()), r.stderr
 
 
+def test_a_misspelt_gke_accelerator_label_of_a_user_row_is_said(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    """UX trial 39: billing prices for a3-highgpu-4g with `gke_accelerator: nvidia-h100` (GKE's
+    type is nvidia-h100-80gb) rendered that node selector, which no GKE node carries, and
+    validate, optimize and check said nothing. A label that is no GKE type of the row's GPU
+    (its own, or one a shipped row of it states: A3 Mega's) is said once a file."""
+    a3 = {"provider": "gcp", "region": "us-central1", "itype": "a3-highgpu-4g", "family": "a3",
+          "acc": "H100", "count": 4, "price": 44.24}
+    rows = [{**a3}, {**a3, "region": "europe-west4"}]
+    text = user_file(tmp_path, rows, name="gcp.yaml").read_text()
+    label = "    price_ondemand: 44.24\n"
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(text.replace(label, label + "    gke_accelerator: nvidia-h100\n"))
+    (note,) = load_catalog([typo]).price_notes
+    assert "typo.yaml: gcp instance type 'a3-highgpu-4g' states gke_accelerator" in note, note
+    assert "'nvidia-h100', which is no GKE accelerator type of H100" in note, note
+    assert "did you mean 'nvidia-h100-80gb'?" in note, note
+    for ok in ("nvidia-h100-80gb", "nvidia-h100-mega-80gb"):  # H100's own; A3 Mega's
+        fine = tmp_path / "fine.yaml"
+        fine.write_text(text.replace(label, label + f"    gke_accelerator: {ok}\n"))
+        assert load_catalog([fine]).price_notes == ()
+    spec = ROOT / "examples" / "vision-daily" / "spec.yaml"  # gke
+    r = cli(["validate", str(spec), "--catalog", str(typo)])
+    assert "did you mean 'nvidia-h100-80gb'?" in " ".join(r.stderr.split()), r.stderr
+
+
 def test_a_slipped_decimal_in_a_new_row_is_said(  # type: ignore[no-untyped-def]
     cli, tmp_path: Path, catalog: Catalog
 ) -> None:

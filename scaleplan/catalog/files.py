@@ -204,6 +204,8 @@ def merge(files: Sequence[tuple[str, CatalogFile]], accelerators: Sequence[Accel
             )
             if by_hand and row.provider in shipped:
                 notes += type_notes(name, row, shipped[row.provider], notes)
+            if r.gke_accelerator is not None and _typed_by_hand(name, f):
+                notes += gke_label_notes(name, r.gke_accelerator, row, accs, shipped, notes)
             rows[r.key] = row
         if problems:
             raise CatalogError(name, problems)
@@ -278,6 +280,35 @@ def type_notes(
         f"It is planned as written{cpu}, and render selects nodes by "
         "node.kubernetes.io/instance-type, which no node of a misspelt type carries; "
         f"check the name (`scaleplan catalog list --provider {row.provider}`)"
+    ]
+
+
+def gke_label_notes(
+    file: str, label: str | None, row: InstanceRow, accs: dict[str, Accelerator],
+    shipped: dict[str, dict[str, InstanceRow]], said: Sequence[str] = (),
+) -> list[str]:
+    """A user row's own ``gke_accelerator`` (``label``) that is no GKE accelerator type of its
+    GPU (UX trial 39: ``nvidia-h100`` on an a3-highgpu-4g row rendered the node selector
+    ``cloud.google.com/gke-accelerator: nvidia-h100``, which no GKE node carries, and check
+    passed): the known ones are the GPU's own label and those the shipped rows of it state
+    (A3 Mega's). A GPU with neither (none known for GKE) is not judged."""
+    acc = accs.get(row.accelerator or "")
+    if label is None or acc is None:
+        return []
+    known = {r.gke_accelerator for rows in shipped.values() for r in rows.values()
+             if r.accelerator == acc.name and r.gke_accelerator}
+    known |= {acc.gke_accelerator} if acc.gke_accelerator else set()
+    head = f"{file}: {row.provider} instance type {row.instance_type!r} states gke_accelerator"
+    if not known or label in known or any(n.startswith(head) for n in said):
+        return []
+    close = close_matches(label, known, n=1)
+    mean = f"did you mean {close[0]!r}? " if close else ""
+    return [
+        f"{head} {label!r}, which is no GKE accelerator type of {acc.name} "
+        f"({', '.join(sorted(known))}): {mean}It is rendered as written, as the node selector "
+        "cloud.google.com/gke-accelerator, which no GKE node of that type carries, so its pods "
+        f"would stay Pending; check the name (`gcloud compute accelerator-types list`), or "
+        f"leave gke_accelerator out to select {acc.name}'s"
     ]
 
 
