@@ -901,6 +901,11 @@ def test_a_tp_split_a_block_fp8_checkpoint_cannot_load_warns(tables: Catalog) ->
     bf16 = {**updates, "model.dtype": "bf16", "model.source": {"uri": "Qwen/Qwen3-30B-A3B"}}
     report = render_report(with_spec(LLM_PLANS["vllm-70b"](), **bf16), tables)
     assert not [w for w in report.warnings if "whole 128-wide blocks" in w], report.warnings
+    # llm-compressor's FP8-dynamic checkpoints hold per-channel scales: no blocks, no warning
+    # (UX trial 39: RedHatAI/Qwen2.5-72B-Instruct-FP8-dynamic drew one per allocation)
+    dynamic = {**updates, "model.source": {"uri": "RedHatAI/Qwen3-30B-A3B-FP8-dynamic"}}
+    report = render_report(with_spec(LLM_PLANS["vllm-70b"](), **dynamic), tables)
+    assert not [w for w in report.warnings if "whole 128-wide blocks" in w], report.warnings
 
 
 def test_expert_parallel_in_args_warns_the_plan_is_tensor_parallel(tables: Catalog) -> None:

@@ -320,6 +320,15 @@ def named_precision(uri: str) -> str | None:
     return None
 
 
+def per_channel_fp8(uri: str) -> bool:
+    """Whether a checkpoint's name (its last path segment) marks llm-compressor's FP8-dynamic
+    scheme (``RedHatAI/Qwen2.5-72B-Instruct-FP8-dynamic``): per-channel weight scales, no
+    128 x 128 blocks, so it loads at any TP (UX trial 39: such a GKE plan was warned four
+    times that its pods do not start)."""
+    words = set(re.split(r"[-_.+]+", uri.rstrip("/").rsplit("/", 1)[-1].lower()))
+    return {"fp8", "dynamic"} <= words
+
+
 # a quantized model.dtype -> the checkpoint to point model.source.uri at
 _QUANTIZED_CHECKPOINT = {
     "fp8": "an FP8", "int8": "an INT8 (W8A16)", "int4-awq": "an AWQ", "int4-gptq": "a GPTQ",
@@ -453,6 +462,8 @@ def fp8_split_notes(plan: Plan) -> list[str]:
     if arch is None or engine is None:
         return []
     if "quantization" in parse_flags(plan.spec.kubernetes.args, (engine,)):
+        return []
+    if model.source is not None and per_channel_fp8(model.source.uri):
         return []
     dtype = model.dtype or arch.native_dtype
     notes = []
