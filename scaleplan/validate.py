@@ -128,14 +128,17 @@ def _placement_notes(g: Gathered) -> tuple[list[str], list[InfeasibleReason]]:
     flagged, was 'ok' here and exit 4 at optimize, and neither warning was printed here."""
     from scaleplan.solve.candidates import placement_diagnostics
     from scaleplan.solve.diagnose import diagnose_candidates
+    from scaleplan.solve.placement import zones_left_reason
 
     if g.spec is None or g.catalog is None:
         return [], []
     rows, diag = placement_diagnostics(g.spec, g.catalog)
     precision = _precision_notes(g, diag)  # first: it rewrites a flagged one's warning
     out = list(diag.warnings) + precision
-    stopped = _stopped_at_candidates(g) if rows else diag
+    stopped, zones = _stopped_at_candidates(g) if rows else (diag, [])
     reasons = diagnose_candidates(g.spec, stopped) if stopped is not None else []
+    if not reasons and (left := zones_left_reason(g.spec, zones)):
+        reasons = [left]  # known before any solve, as optimize's exit 4 says it (UX trial 39)
     out += [f"optimize will find no plan (exit 4): {r.message}; hint: {r.fix}" for r in reasons]
     return out, reasons
 
@@ -162,12 +165,12 @@ def _precision_notes(g: Gathered, diag: Diagnostics) -> list[str]:
     return [why for name, why in refused.items() if name not in flagged]
 
 
-def _stopped_at_candidates(g: Gathered) -> Diagnostics | None:
+def _stopped_at_candidates(g: Gathered) -> tuple[Diagnostics | None, list[tuple[str, ...]]]:
     """The candidate stage's diagnostics where ``optimize`` would stop there (no candidate,
     or a class none serves: no shape fits the memory, no point or shape holds the SLO even at
     batch 1); None where it would go on to solve. UX trial 25: a Qwen2.5-32B spec on L4 and
     A100-40GB at one GPU a replica, and a 405B one on L4, were 'ok' here and exit 4 at
-    optimize, from arithmetic known before any solve."""
+    optimize, from arithmetic known before any solve. Second: each candidate's zones."""
     from scaleplan.errors import InfeasibleError, InputError
     from scaleplan.solve.candidates import build_candidates
 
@@ -175,8 +178,9 @@ def _stopped_at_candidates(g: Gathered) -> Diagnostics | None:
     try:
         cands, diag = build_candidates(g.spec, g.profile, g.catalog, spec_dir=Path(g.file).parent)
     except (InputError, InfeasibleError):  # said as problems, or by optimize's own wording
-        return None
-    return None if cands and not diag.unserved_classes else diag
+        return None, []
+    zones = [c.row.zones for c in cands]
+    return (None if cands and not diag.unserved_classes else diag), zones
 
 
 def _planned(result: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import EXAMPLES
 
 from scaleplan.catalog.model import zone_of_region
@@ -96,6 +97,41 @@ def test_a_provider_of_your_own_names_its_zones_in_its_catalog_rows(
     assert "'rack-z' is a zone of none of the regions the placement takes (onprem/dc1)" in (
         " ".join(r.stderr.split())
     )
+
+
+def test_zones_the_rows_do_not_list_are_named_when_no_plan_survives(
+    cli: Any, tmp_path: Path
+) -> None:
+    """UX trial 39: catalog rows listing us-central1-a/b/c and `zones: [us-central1-a,
+    us-central1-f]` leave every type one zone; exit 4 said to "allow instance types in regions
+    with several zones" (us-central1 has them). It names the field, the one zone left and the
+    listed zone no row has."""
+    rows = [
+        {k: r[k] for k in ("provider", "region", "instance_type", "family", "accelerator",
+                           "accelerator_count", "accelerator_memory_gib", "vcpus", "memory_gib",
+                           "price_ondemand")}
+        | {"zones": ["us-central1-a", "us-central1-b", "us-central1-c"]}
+        for r in yaml.safe_load((EXAMPLES.parent / "catalogs" / "gcp.yaml").read_text())[
+            "instances"]
+        if r["region"] == "us-central1" and r.get("accelerator") == "A100"
+    ]
+    zoned = {"apiVersion": "scaleplan/v1", "kind": "Catalog", "provenance": {"source": "t"},
+             "instances": rows}
+    (tmp_path / "z.yaml").write_text(yaml.safe_dump(zoned), encoding="utf-8")
+    extra = "  zones: [us-central1-a, us-central1-f]\n  catalogs: [z.yaml]\n"
+    spec = spec_in(tmp_path, extra)
+    spec.write_text(spec.read_text(encoding="utf-8").replace(
+        "accelerators: [T4, L4, A100]", "accelerators: [A100]"), encoding="utf-8")
+    r = optimize(cli, spec, "o", exit_code=4)
+    (reason,) = json.loads(r.stdout)["reasons"]
+    assert "placement.zones names only one per region (us-central1-a)" in reason["message"]
+    assert "us-central1-f is on none of their rows' zone lists" in reason["message"]
+    assert "regions with several zones" not in reason["fix"], reason["fix"]
+    details = reason["details"]
+    assert (details["zones"], details["unlisted"]) == (["us-central1-a"], ["us-central1-f"])
+    # known before any solve: validate says so (exit 0, as for its other no-plan warnings)
+    said = " ".join(cli(["validate", str(spec)]).stderr.split())
+    assert "optimize will find no plan (exit 4): no plan survives losing a zone:" in said, said
 
 
 def test_zone_of_region() -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from scaleplan.errors import InfeasibleError, InfeasibleReason
 from scaleplan.solve.candidates import Candidate, Diagnostics
-from scaleplan.solve.placement import CPU, placement_where
+from scaleplan.solve.placement import CPU, placement_where, zones_left_reason
 from scaleplan.solve.problem import Problem, quota_scopes
 from scaleplan.solve.search import Outcome, describe, search_windows
 from scaleplan.solve.typecap import cap_reason, uncapped
@@ -498,6 +498,14 @@ def _survive_loss_reason(
     )
 
 
+def _zone_reason(spec: Spec, cands: Sequence[Candidate]) -> InfeasibleReason:
+    """No plan survives a zone loss: :func:`zones_left_reason`, else the generic reason."""
+    return zones_left_reason(spec, [c.row.zones for c in cands]) or InfeasibleReason(
+        "redundancy", "no plan survives losing a zone with the allowed instance types",
+        "set placement.redundancy to n+1, or allow instance types in regions with several zones",
+    )
+
+
 def _rule_reasons(
     pb: Problem, cands: list[Candidate], rps: Sequence[float], deadline: float
 ) -> list[InfeasibleReason]:
@@ -559,14 +567,7 @@ def _rule_reasons(
             )
         ]
     if pl.redundancy == "zone":
-        return [
-            InfeasibleReason(
-                "redundancy",
-                "no plan survives losing a zone with the allowed instance types",
-                "set placement.redundancy to n+1, or allow instance types in regions with "
-                "several zones",
-            )
-        ]
+        return [_zone_reason(pb.spec, cands)]
     return [
         InfeasibleReason(
             "infeasible",

@@ -7,7 +7,7 @@ import fnmatch
 from collections.abc import Sequence
 
 from scaleplan.catalog.model import Catalog, InstanceRow, zone_of_region
-from scaleplan.errors import Problem, SpecError
+from scaleplan.errors import InfeasibleReason, Problem, SpecError
 from scaleplan.kube.zones import DEFAULT_ZONES
 from scaleplan.spec import Spec
 
@@ -226,3 +226,32 @@ def unoffered(spec: Spec, catalog: Catalog) -> list[str]:
             "offered)"
         )
     return out
+
+
+def zones_left_reason(
+    spec: Spec, zone_lists: Sequence[tuple[str, ...]]
+) -> InfeasibleReason | None:
+    """Why no plan survives a zone loss where placement.zones leaves every row (``zone_lists``:
+    each placed row's zones) one zone: its catalog row lists its own zones, and placement.zones
+    names one of them; with the listed zones no such row has (UX trial 39: a3 rows listing
+    us-central1-a/b/c and `zones: [us-central1-a, us-central1-d]` were told to allow types in
+    regions with several zones, though us-central1 has them). None where it does not apply."""
+    pl = spec.placement
+    if pl.redundancy != "zone" or not pl.zones or not zone_lists:
+        return None
+    if any(len(z) > 1 for z in zone_lists):
+        return None
+    kept = sorted({z for zs in zone_lists for z in zs})
+    missing = [z for z in pl.zones if z not in kept]
+    none = f"; {', '.join(missing)} is on none of their rows' zone lists" if missing else ""
+    return InfeasibleReason(
+        "redundancy",
+        "no plan survives losing a zone: every allowed instance type's catalog rows list "
+        "their own zones, of which placement.zones names only one per region "
+        f"({', '.join(kept)}){none}",
+        "list in placement.zones two or more of the zones those rows give (their `zones:`), "
+        "add the cluster's zones to those rows in your catalog, or set placement.redundancy "
+        "to n+1",
+        {"zones": kept, "unlisted": missing},
+        where="placement.zones",
+    )
