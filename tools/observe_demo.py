@@ -259,23 +259,20 @@ def _at_hour(values: Sequence[Any], h: int) -> Any:
 
 def _served(d: object, classes: Sequence[tuple[float, int, int]], rate: float, start: int, slowdown: float) -> tuple[float, float, float, tuple[tuple[float, float], ...]]:
     """(requests running, mean TTFT s, mean TPOT s, (share, mean e2e s) per class) of one pod at ``rate`` requests/s: the LLM
-    model's open-loop prediction for the class mix (``classes``: share, prompt, output tokens)
+    model's open-loop prediction for the class mix (``classes``: share, prompt, output tokens;
+    :func:`scaleplan.llm.mix.serve_mix`, as ``optimize --observed`` fits it)
     at the pods' own concurrency x ``slowdown``. The concurrency is the fixed point of Little's
     law (running = rate x the mean time in the server, which grows with the running), from
     ``start`` (the plan's); a few steps, then the last."""
-    from scaleplan.llm.perf import serve_class
+    from scaleplan.llm.mix import serve_mix  # the mix as optimize --observed fits it
 
     c = max(start, 1)
     best: tuple[float, float, float, tuple[tuple[float, float], ...]] = (0.0, 0.0, 0.0, ())
     for _ in range(30):
-        ttft = tpot = 0.0
-        e2e: list[tuple[float, float]] = []
-        for share, i, o in classes:
-            p = serve_class(d, i, o, c, open_loop=True)  # type: ignore[arg-type]
-            ttft += share * p.ttft_ms * slowdown / 1000
-            tpot += share * p.tpot_ms * slowdown / 1000
-            e2e.append((share, (p.ttft_ms + p.tpot_ms * max(o - 1, 0)) * slowdown / 1000))
-        best = (rate * sum(w * m for w, m in e2e), ttft, tpot, tuple(e2e))
+        m = serve_mix(d, classes, c)  # type: ignore[arg-type]
+        e2e = tuple((w, ms * slowdown / 1000) for w, ms in m.e2e_ms)
+        ttft, tpot = m.ttft_ms * slowdown / 1000, m.tpot_ms * slowdown / 1000
+        best = (rate * sum(w * s for w, s in e2e), ttft, tpot, e2e)
         nxt = max(1, round(best[0]))
         if nxt == c:
             break

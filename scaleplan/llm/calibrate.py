@@ -24,6 +24,7 @@ from typing import Literal
 
 from scaleplan.llm.burst import burst
 from scaleplan.llm.closed_loop import closed_loop
+from scaleplan.llm.mix import Mix, serve_mix
 from scaleplan.llm.perf import (
     BAND_CALIBRATED,
     TTFT_BAND_CALIBRATED,
@@ -84,6 +85,10 @@ class Observed:
     lengths: tuple[tuple[int, int], ...] = ()
     # a closed loop ("steady") whose client drew each request's lengths (perf.DRAWN_CLUSTERING)
     drawn: bool = False
+    # a replica serving several classes ("open_loop" / "steady"): (share of the requests,
+    # prompt, output tokens) per class, its figures the mix's means (llm.mix.serve_mix);
+    # input_tokens / output_tokens are then the mix's mean tokens, for the notes only
+    mix: Mix = ()
 
 
 def predicted(obs: Observed, cal: Calibration) -> tuple[float, float, float]:
@@ -97,6 +102,10 @@ def predicted(obs: Observed, cal: Calibration) -> tuple[float, float, float]:
         same = ((obs.input_tokens, obs.output_tokens),) * obs.concurrency
         b = burst(d, obs.lengths or same, cap=obs.running)
         return b.ttft_ms, b.tpot_ms, b.output_tokens_per_s
+    if obs.mix and obs.kind in ("open_loop", "steady"):
+        m = serve_mix(d, obs.mix, obs.concurrency, open_loop=obs.kind == "open_loop",
+            drawn=obs.drawn)
+        return m.ttft_ms, m.tpot_ms, m.output_tokens_per_s
     if obs.kind == "closed_loop":
         p = closed_loop(d, obs.input_tokens, obs.output_tokens, obs.concurrency, cap=obs.running)
     else:
@@ -256,7 +265,7 @@ def calibrate(points: Sequence[Observed], *, basis: str = "",
     clustered = clustered_ttft(usable, cal)
     if clustered:
         notes.append(clustered)
-    notes += as_measured(usable, cal)
+    notes += as_measured(usable, cal, held=prior >= PRIOR)
     return cal, tuple(notes)
 
 
@@ -407,13 +416,14 @@ Predicted = tuple[float, float, float]  # TTFT ms, TPOT ms, output tok/s (:func:
 CLOSE = 0.05  # a model within this of every measured throughput neither over- nor under-buys
 
 
-def as_measured(points: Sequence[Observed], cal: Calibration) -> list[str]:
+def as_measured(points: Sequence[Observed], cal: Calibration, *, held: bool = True) -> list[str]:
     """Per measured shape (GPU, TP, tokens), the points' TPOT and output tok/s measured against
     what the calibrated model predicts for them as measured, and which way a plan on that shape
     errs. The fit weighs every value against the prior that holds each scale near the
     documented factors (:data:`PRIOR`), so it need not reproduce its own points: UX trial 36,
     Llama-3.1-70B fp8 H100 TP4 at 8 / 16 / 64 clients, TPOT 12.1 / 13.2 / 19.5 ms measured
-    and 14.8 / 15.7 / 21.3 ms calibrated, 7-18 % fewer tok/s, said only for TTFT."""
+    and 14.8 / 15.7 / 21.3 ms calibrated, 7-18 % fewer tok/s, said only for TTFT. ``held``:
+    the fit had that prior (not a fit that follows its points: the verdict says no prior)."""
     shapes: dict[tuple[str, int, int, int, int], list[tuple[Observed, Predicted]]] = {}
     for p in points:
         if _has_tpot(p) or _has_rate(p):
@@ -440,6 +450,9 @@ def as_measured(points: Sequence[Observed], cal: Calibration) -> list[str]:
             "; the fit holds its scales near the documented factors (a prior, so that a few"
             " points cannot drag other GPUs' estimates far) and leaves the rest (docs/llm.md,"
             " Calibration)"
+        ) if held else (
+            "; three scales cannot follow every point (the all-reduce and the request path"
+            " are not scaled)"
         )
         if max(-lo, hi) <= CLOSE:
             verdict = f"the model is within {max(-lo, hi) * 100:.0f} % of the measured throughput"
@@ -459,7 +472,10 @@ def as_measured(points: Sequence[Observed], cal: Calibration) -> list[str]:
                 f" measured, by concurrency{why}"
             )
         seqs = " / ".join(str(p.concurrency) for p, _ in rows)
-        shape = f"{acc} TP{tp}" + (f" PP{pp}" if pp > 1 else "") + f", {inp:,}/{out:,} tokens"
+        toks = f"{inp:,}/{out:,} tokens"
+        if any(p.mix for p, _ in rows):  # the hours of several classes: their mean tokens
+            toks = f"the classes' mix ({inp:,}/{out:,} tokens on average)"
+        shape = f"{acc} TP{tp}" + (f" PP{pp}" if pp > 1 else "") + f", {toks}"
         notes.append(
             f"TPOT and throughput of the {counted(len(rows), 'measured point')} on {shape} at"
             f" {seqs} sequences, as measured: {'; '.join(parts)}: {verdict}"

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from scaleplan.catalog.model import Accelerator
 from scaleplan.errors import InputError, Problem
-from scaleplan.llm.calibrate import Observed, OpenLoopReading, calibrate, open_loop_reading
+from scaleplan.llm.calibrate import (
+    LIGHT_PRIOR,
+    PRIOR,
+    Observed,
+    OpenLoopReading,
+    calibrate,
+    open_loop_reading,
+)
 from scaleplan.llm.hardware import UnsupportedDtype, proxy_warning
 from scaleplan.llm.memory import (
     BYTES_PER_PARAM,
@@ -18,6 +25,7 @@ from scaleplan.llm.memory import (
     splits,
     weight_bytes,
 )
+from scaleplan.llm.mix import Mix, normalized
 from scaleplan.llm.perf import Calibration, ClassPerf, Deployment
 from scaleplan.llm.serving import (
     LlmSetup,
@@ -235,7 +243,18 @@ def observed_from_profile(
             # it calibrated as one 16-GPU NVLink node, a shape profile llm --gpus 16 leaves out
             skipped.append(f"{label} is left out: {too_many}")
             continue
-        if m.input_tokens and m.output_tokens:
+        mix, served = class_mix(m, by_name)
+        if m.class_shares and not mix:
+            named = ", ".join(sorted(m.class_shares))
+            skipped.append(
+                f"{label} is left out: none of its classes ({named}) is a class of the spec "
+                "with its tokens"
+            )
+            continue
+        if mix:  # the classes' mix: its mean tokens, for the notes and the tok/s
+            mean_in = max(1, round(sum(w * i for w, i, _ in mix)))
+            cls = TokenClass("mix", mean_in, max(1, round(sum(w * o for w, _, o in mix))))
+        elif m.input_tokens and m.output_tokens:
             cls = TokenClass(m.request_class or "measured", m.input_tokens, m.output_tokens)
         elif m.request_class in by_name:
             cls = by_name[m.request_class]
@@ -245,7 +264,7 @@ def observed_from_profile(
             skipped.append(f"{label} is left out: its tokens are unknown (give input_tokens/output_tokens or a request_class of the spec)")
             continue
         try:
-            shape = size(s, acc, m.gpus, [cls])
+            shape = size(s, acc, m.gpus, served or [cls])
         except Refusal as exc:
             # a measurement cannot take the model's fix (more GPUs): a TP run imported as one
             one = (
@@ -260,6 +279,7 @@ def observed_from_profile(
         tpot = (m.tpot_ms.mean or m.tpot_ms.p50) if m.tpot_ms else None
         too_fast = faster_than_the_weights(shape.deployment, tpot) or beyond_the_peak(
             shape.deployment, cls.input_tokens, cls.output_tokens, m.throughput_rps)
+        out_tokens = sum(w * o for w, _, o in mix) if mix else cls.output_tokens
         if too_fast:
             skipped.append(f"{label} is left out: {too_fast}")
             continue
@@ -273,16 +293,30 @@ def observed_from_profile(
                 concurrency=run.running or m.concurrency or m.batch_size,
                 ttft_ms=ttft or None,
                 tpot_ms=tpot or None,
-                output_tokens_per_s=m.throughput_rps * cls.output_tokens,
+                output_tokens_per_s=m.throughput_rps * out_tokens,
                 lower_bound=run.lower_bound,
                 queued=run.queued,
                 label=label,
                 # a sweep at an offered rate is open loop: its arrivals do not cluster (with a
                 # queue, the engine's batch is refilled as sequences end: steady)
                 kind="open_loop" if m.offered_rps is not None and not run.queued else "steady",
+                mix=mix,
             )
         )
     return obs, skipped
+
+
+def class_mix(m: Measurement, by_name: Mapping[str, TokenClass]) -> tuple[Mix, list[TokenClass]]:
+    """A point that served several of the spec's classes (``class_shares``: an observed hour of
+    a running service) as the calibration prices it, (share, prompt, output tokens) per class
+    (:func:`scaleplan.llm.mix.serve_mix`), and those classes (its replica is sized for them);
+    empty for a point of one class, or when none of its classes is the spec's."""
+    named = [(w, by_name[c]) for c, w in sorted((m.class_shares or {}).items())
+        if c in by_name and w > 0]
+    if not named:
+        return (), []
+    mix = normalized([(w, c.input_tokens, c.output_tokens) for w, c in named])
+    return mix, [c for _, c in named]
 
 
 def faster_than_the_weights(d: Deployment, tpot_ms: float | None) -> str | None:
@@ -338,12 +372,16 @@ def calibration_from(
     classes: Sequence[TokenClass],
     node_gpus: Mapping[str, int] | None = None,
     positions: Sequence[int] | None = None,
+    prior: float = PRIOR,
 ) -> tuple[Calibration | None, list[str]]:
     """The calibration the measured / imported points give (None when they give none), and
-    notes: the points skipped and the fit (profile llm, the optimizer)."""
+    notes: the points skipped and the fit (profile llm, the optimizer); ``prior``: the fit's
+    pull towards the documented factors (:func:`fit_prior`)."""
     obs, skipped = observed_from_profile(s, measured, accelerators, classes, node_gpus, positions)
     notes = [f"calibration: {x}" for x in skipped]
-    fitted, cal_notes = calibrate(obs)
+    fitted, cal_notes = calibrate(obs, prior=prior)
+    if prior == LIGHT_PRIOR and fitted.calibrated:
+        notes.append(OWN_HOURS)
     notes.extend(cal_notes)
     return (fitted if fitted.calibrated else None), notes
 
@@ -357,6 +395,29 @@ def _no_shape(s: LlmSetup, gpus: Sequence[int], reasons: str) -> Problem:
     fits = [str(g) for g in range(1, max(8, *gpus) + 1) if splits(s.arch, pp, g)]
     hint = f"give --gpus a count that splits {s.arch.name}: {', '.join(fits)}"
     return Problem("--gpus", "no shape can serve: " + reasons, hint=hint)
+
+
+OWN_HOURS = (
+    "calibration: every point is an hour of the running service on the GPUs the plan may buy"
+    " (placement.accelerators), so the fit follows them: no prior holds its scales near the"
+    " documented factors (that prior keeps a few points measured on one GPU from dragging"
+    " other GPUs' estimates; docs/observe.md)"
+)
+
+
+def fit_prior(measured: Sequence[Measurement], placed: Sequence[str] | None) -> float:
+    """The calibration's pull towards the documented factors: :data:`PRIOR`, which keeps a few
+    points measured on one GPU (often in another mode) from dragging the estimates of the
+    other GPUs the scales apply to; :data:`LIGHT_PRIOR` where every point is an hour of the
+    running service (``optimize --observed``) and the plan may buy only the GPUs they ran on
+    (``placed``: placement.accelerators), whose estimates the fit should follow. UX trial 29
+    F2 (Mixtral-8x7B, A100 TP8, 24 hours served 1.2 x slower): with the prior the fit kept
+    compute at x1.00 against a TTFT 14 % above its prediction in every hour (on A100 the
+    compute scale acts only below x0.83, the prior charges it from x1) and re-planned 18 %
+    more capacity per replica than the slower server holds."""
+    own = {m.accelerator for m in measured}
+    hours = bool(measured) and all(m.device == "observed" for m in measured)
+    return LIGHT_PRIOR if hours and placed and set(placed) <= own else PRIOR
 
 
 def llm_profile(

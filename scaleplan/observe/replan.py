@@ -110,6 +110,21 @@ def spec_token_mix(spec: Spec) -> tuple[float, float] | None:
         for c in cs) / total, sum(c.share * (c.output_tokens or 0) for c in cs) / total
 
 
+def class_shares(spec: Spec) -> dict[str, float] | None:
+    """The spec's classes' shares of the requests, where it has several that state their
+    tokens: an observed hour is then fitted as those classes, each at its own tokens
+    (:func:`scaleplan.llm.mix.serve_mix`), not as one class at the mix's mean tokens, whose
+    prefill and attention are not the classes' (UX trial 29 F2: the model's TTFT 5 % low, its
+    TPOT 2 % high). The engine's series do not say an hour's class shares (vLLM labels them
+    by model), so every hour is the spec's mix; its mean tokens are compared with the spec's
+    (:func:`token_labels`). None: one class, or a class without its tokens."""
+    cs = spec.traffic.classes
+    if len(cs) < 2 or spec_token_mix(spec) is None:
+        return None
+    total = sum(c.share for c in cs)
+    return {c.name: c.share / total for c in cs}
+
+
 def token_labels(spec: Spec, observed: Observed) -> list[str]:
     """A warning per token length (prompt, output) whose observed mean differs from the spec's
     class mix by more than :data:`TOKEN_TOLERANCE` (the classes are never changed here)."""
@@ -139,9 +154,10 @@ def llm_points(spec: Spec, observed: Observed) -> tuple[list[Measurement], str]:
 
     Each hour is an open-loop point (arrivals at the observed rate, achieved = offered): mean
     TTFT and TPOT at the mean requests running per replica, at that hour's mean tokens (else
-    the range's, else the spec's class mix). Only means are known: every percentile of a point
-    is its mean (the calibration reads means), its latency the mean time in the server
-    (requests running / requests per second, Little's law).
+    the range's, else the spec's class mix); where the spec has several classes, priced as
+    those classes at the spec's shares (:func:`class_shares`). Only means are known: every
+    percentile of a point is its mean (the calibration reads means), its latency the mean
+    time in the server (requests running / requests per second, Little's law).
     """
     llm = observed.llm
     if llm is None:
@@ -150,6 +166,7 @@ def llm_points(spec: Spec, observed: Observed) -> tuple[list[Measurement], str]:
     if not llm.hours:
         return [], llm.note or "no hour had the series the calibration needs"
     mix = spec_token_mix(spec)
+    shares = class_shares(spec)
     out: list[Measurement] = []
     how: set[str] = set()
     for h in llm.hours:
@@ -177,10 +194,31 @@ def llm_points(spec: Spec, observed: Observed) -> tuple[list[Measurement], str]:
                 throughput_rps=h.rps_per_replica, offered_rps=h.rps_per_replica,
             ttft_ms=_mean_only(ttft), tpot_ms=_mean_only(h.tpot_ms),
                 input_tokens=max(1, round(toks[0])), output_tokens=max(1, round(toks[1])),
+            class_shares=shares if shares and the_mix(toks, mix) else None,
         ))
     if not out:
         return [], "no hour names its serving shape"
-    return out, " and ".join(sorted(how))
+    return out, " and ".join(sorted(how)) + as_classes(out)
+
+
+def the_mix(tokens: tuple[float, float], mix: tuple[float, float] | None) -> bool:
+    """Whether an hour's mean (prompt, output) tokens are the spec's class mix's, within
+    :data:`TOKEN_TOLERANCE` (else the hour served another mix, and is fitted at its own
+    mean tokens; :func:`token_labels` warns)."""
+    return mix is not None and all(abs(t / m - 1) <= TOKEN_TOLERANCE
+        for t, m in zip(tokens, mix, strict=True))
+
+
+def as_classes(points: Sequence[Measurement]) -> str:
+    """What :func:`llm_points` says of the hours fitted as the spec's classes."""
+    n = sum(1 for m in points if m.class_shares)
+    if not n:
+        return ""
+    what = ("each hour" if n == len(points) else f"{counted(n, 'hour')} of {len(points)} (the "
+        f"others' mean tokens are more than {TOKEN_TOLERANCE:.0%} off the spec's mix: at "
+        "their own)")
+    return (f"; {what} fitted as the spec's classes at their shares of the requests, each at "
+        "its own tokens")
 
 
 QUEUE_DOMINATED = 0.5  # an hour whose admission wait is more than this share of its TTFT

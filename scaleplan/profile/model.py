@@ -11,7 +11,7 @@ mixes). Keep field names stable: other tools read these files.
 # string (typing.ForwardRef) at each start-up (issue 20); forward references are quoted.
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -140,6 +140,11 @@ class Measurement(StrictModel):
         "the point ran with (auto, bf16, fp16, fp8; `profile import --kv-cache-dtype`); None: not "
         "recorded. An LLM calibration leaves out a point whose KV cache is of another size than "
         "the plan's.")
+    class_shares: dict[str, Annotated[float, Field(ge=0, le=1)]] | None = Field(default=None,
+        description="LLM: the point served the spec's traffic.classes in these shares of its "
+        "requests (an hour of a running service, which `optimize --observed` adds): its TTFT, "
+        "TPOT and rate are the mix's means, and the calibration prices it as those classes, "
+        "each at its own tokens (input_tokens / output_tokens: the mix's means, for the notes).")
 
 
     def throughput_low_rps(self) -> float:

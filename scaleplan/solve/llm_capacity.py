@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from scaleplan.catalog.model import Accelerator
 from scaleplan.llm.arch import another_model
 from scaleplan.llm.cobatch import cobatched, routed_mix
-from scaleplan.llm.estimate import calibration_from, class_measurement
+from scaleplan.llm.estimate import calibration_from, class_measurement, fit_prior
 from scaleplan.llm.memory import Refusal, ShapeRefusal
 from scaleplan.llm.perf import Calibration, ClassPerf
 from scaleplan.llm.seqbound import SeqBound, alone_bound, cobatched_bound
@@ -125,7 +125,7 @@ def llm_context(
     measured = [m for m in points if m.source in ("measured", "imported")]
     cal, notes = calibration_from(
         s, measured, {a.name: a for a in accelerators}, classes, node_gpus,
-        file_positions(profile, measured),
+        file_positions(profile, measured), fit_prior(measured, spec.placement.accelerators),
     )
     given = sum(1 for m in measured if m.device == "observed")  # optimize --observed's hours
     out = sum(1 for n in notes if n.startswith("calibration: an observed hour ("))
