@@ -315,7 +315,7 @@ def plan_tables(
     """The catalog files ``render`` reads for ``plan`` (``catalogs`` and, before them, the
     spec's catalogs found beside it: :func:`spec_catalogs_found`, each hashed once) and their
     tables (:func:`load_tables`: the shipped catalogs of the providers the plan uses only);
-    ``simulate`` reads the same without a ``--catalog``, so that its accelerators are
+    ``simulate`` reads the same with its own ``--catalog``, so that its accelerators are
     render's."""
     given = spec_catalogs_found(plan, plan_file, catalogs)
     providers = sorted({a.provider for a in plan.allocations})
@@ -339,6 +339,11 @@ def gate_tables(
         return spec_catalogs_found(read_plan(plan_file), plan_file, catalogs)
 
     return files, cache(lambda: load_tables(list(files().files)))
+
+
+# what catalogs_not_given says simulate leaves out (plans_accelerators: diff's start-up
+# costs, the memory alone): a new pod's weight copy, the LLM model's sizing and step times
+SIMULATED = "its accelerators' memory and speed are"
 
 
 def catalogs_not_given(

@@ -581,7 +581,7 @@ def test_check_writes_no_file(tmp_path: Path) -> None:
 # one line of --help), typer set-up, the error handler and the printing (docs/architecture.md,
 # "Known debts"). The limit only goes down: lower it when
 # cli/ shrinks, never raise it.
-MAX_CLI_LINES = 994
+MAX_CLI_LINES = 993
 
 
 def cli_lines(folder: Path) -> int:

@@ -173,6 +173,30 @@ def test_diff_takes_the_catalog_a_plan_was_optimized_with(cli, tmp_path: Path) -
     assert f"{said} {catalog}" in err, err
 
 
+def test_simulate_takes_the_catalog_a_plan_was_optimized_with(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """simulate --catalog, as diff and render take it: a plan made with optimize --catalog was
+    simulated with the shipped table and the spec's catalogs found beside it, which have no
+    X48, so a lost X48 node's replacement copied 112 GiB (1,120 s) for the GPU's 48 GiB
+    (480 s), without a word. Without --catalog, a note says which catalog to pass."""
+    spec, catalog = _acme_inputs(tmp_path)
+    _optimize(cli, spec, tmp_path / "out", "--catalog", str(catalog))
+    run = ["simulate", str(tmp_path / "out" / "plan.yaml"), "--fail", "node", "--windows",
+           "peak", "--duration", "10", "--json"]
+    given = json.loads(cli([*run, "--catalog", str(catalog)]).stdout)
+    assert given["failure"]["replacement_s"] == 90 + 120 + 480 + 3000
+    assert "copy 480 s (48 GiB" in given["failure"]["replacement_basis"]
+    assert not any("--catalog" in n for n in given["notes"]), given["notes"]
+    bare = json.loads(cli(run).stdout)
+    assert bare["failure"]["replacement_s"] == 90 + 120 + 1120 + 3000
+    said = [n for n in bare["notes"] if n.startswith("the plan was optimized with")]
+    assert said == [
+        f"the plan was optimized with {catalog} (the spec's placement.catalogs or optimize "
+        "--catalog), which no --catalog gives here: its accelerators' memory and speed are "
+        f"left out of the simulation; pass --catalog {catalog} (its path from here; "
+        'docs/catalog.md, "Owned nodes")'
+    ]
+
+
 def test_the_report_s_start_up_rule_does_not_load_the_simulator() -> None:
     """optimize's report reads startup_cost from scaleplan.simulate.failures on every run;
     importing it ran the package's __init__, which loaded the whole simulator (~40 ms on each

@@ -21,7 +21,7 @@ Wide = Annotated[
 OutputWide = Annotated[str | None, typer.Option(
     "--output", "-o", metavar="wide", help="-o wide: all columns, as --wide (kubectl style).")]
 
-# diff: a catalog of the user's that the plans were optimized with
+# diff, simulate: a catalog of the user's that the plans were optimized with
 PlanCatalogs = Annotated[list[str] | None, typer.Option("--catalog", metavar="FILE", help=(
     "A catalog file the plan was optimized with, beyond the shipped ones (repeatable)."))]
 

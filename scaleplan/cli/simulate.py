@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from scaleplan.cli._common import handle_errors, print_report
-from scaleplan.cli.options import JsonResult, number_option
+from scaleplan.cli.options import JsonResult, PlanCatalogs, number_option
 from scaleplan.option_values import args_of
 
 
@@ -34,12 +34,11 @@ def simulate(
     replace_after: Annotated[float | None, number_option("--replace-after", what="a number of seconds", example="300", help="Seconds until lost replicas serve again (default: node start + image pull + the rendered startup window, engine start-up included; lost spot capacity only where the flavor renders an on-demand fallback; a lost zone never, under the enforced zone spread).")] = None,
     picker: Annotated[str, typer.Option("--picker", help="LLM plans with routing: inference-pool: epp (the Inference Extension EPP's default scorers: waiting queue and KV cache, weights 2 and 2, random among ties), queue (shortest queue) or kv (most free KV cache).")] = "epp",
     steps: Annotated[str, typer.Option("--steps", help="LLM plans: step times from the LLM performance model (model), from TTFT/TPOT points (points), or auto (the model when the spec names an architecture).")] = "auto",
+    catalog: PlanCatalogs = None,
     json_out: JsonResult = False,
 ) -> None:
     """Simulate a plan's replicas over its demand curve; report SLO attainment (exit 1 if below target)."""
     with handle_errors(json_out):
-        from scaleplan.simulate.command import SimulateArgs, simulate_file
-        from scaleplan.simulate.report import simulate_report
+        from scaleplan.simulate.command import SimulateArgs, simulate_command
 
-        res = simulate_file(plan_file, args_of(SimulateArgs, locals()))  # the PNG written first
-        print_report(simulate_report(res, json_out))
+        print_report(simulate_command(plan_file, args_of(SimulateArgs, locals()), json_out))

@@ -6,6 +6,7 @@ by token (:func:`scaleplan.simulate.llm.simulate_llm`). The command line shows t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from scaleplan.simulate.options import Choices, LlmChoices
     from scaleplan.simulate.results import SimResult
     from scaleplan.simulate.surge import Surge
+    from scaleplan.table import Report
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,14 @@ class SimulateArgs:
     steps: str = "auto"
     png: str | None = None  # checked before simulating (matplotlib, a writable path)
     surge: str | None = None  # FACTORx@START+DURATION (scaleplan.simulate.surge)
+    catalog: Sequence[str] | None = None  # --catalog files, beyond the spec's found beside it
+
+
+def simulate_command(plan_file: str, a: SimulateArgs, as_json: bool) -> Report:
+    """``scaleplan simulate``'s report (the ``--png`` written before it is printed)."""
+    from scaleplan.simulate.report import simulate_report
+
+    return simulate_report(simulate_file(plan_file, a), as_json)
 
 
 def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
@@ -79,7 +89,7 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
         from scaleplan.simulate.failures import check_zones_listed
 
         check_zones_listed(plan, plan_file)
-    tables = _tables(plan, plan_file)
+    tables, missing = _tables(plan, plan_file, a.catalog or ())
     replayed = None
     if replicas == "autoscaler" and surge is None:
         replayed = _autoscaled(plan, plan_file, tables)
@@ -94,10 +104,10 @@ def simulate_file(plan_file: str, a: SimulateArgs) -> SimResult | LlmSimResult:
         import dataclasses
 
         res = dataclasses.replace(res, notes=(note, *res.notes))
-    if edited:  # simulated as it is, said first
+    if edited or missing:  # simulated as it is, said first
         import dataclasses
 
-        res = dataclasses.replace(res, notes=(*edited, *res.notes))
+        res = dataclasses.replace(res, notes=(*edited, *missing, *res.notes))
     if a.png is not None:  # written before the command prints its report
         from scaleplan.simulate.report import write_png
 
@@ -169,14 +179,18 @@ def _autoscaled(plan: Plan, plan_file: str, tables: Catalog) -> tuple[Plan, str]
     return with_counts(plan, counts), replay_note(plan, counts)
 
 
-def _tables(plan: Plan, plan_file: str) -> Catalog:
-    """The catalogs render would read for the plan without a ``--catalog``
-    (:func:`scaleplan.inputs.plan_tables`). Read here, at the command's edge, and passed
+def _tables(plan: Plan, plan_file: str, catalogs: Sequence[str]) -> tuple[Catalog, list[str]]:
+    """The catalogs render reads for the plan with the same ``--catalog`` files
+    (:func:`scaleplan.inputs.plan_tables`), and the warning when a catalog of the user's the
+    plan was optimized with is none of them (:func:`scaleplan.inputs.catalogs_not_given`:
+    ``optimize --catalog``'s is found nowhere). Read here, at the command's edge, and passed
     down: the simulators take the accelerator table from it (an accelerator a catalog of the
     user's defines is sized as render sizes it) and read no catalog themselves."""
-    from scaleplan.inputs import plan_tables
+    from scaleplan.inputs import SIMULATED, catalogs_not_given, plan_tables
 
-    return plan_tables(plan, plan_file)[1]
+    given, tables = plan_tables(plan, plan_file, catalogs)
+    missing = catalogs_not_given(plan, given, "the simulation", SIMULATED)
+    return tables, [] if missing is None else [missing]
 
 
 def _run(

@@ -203,10 +203,10 @@ class ModelStep:
 
 def _not_shipped(plan: Plan, accelerator: str) -> str:
     """Why the LLM model cannot size ``accelerator``: not in the accelerator table given (the
-    shipped one and, from ``simulate``, the spec's catalogs found beside the plan). A catalog
-    of the user's that the plan was optimized with and that was not found may define it
-    (docs/catalog.md): said, rather than leaving the user to guess (review: simulate did not
-    name the catalogs as render and check do)."""
+    shipped one and, from ``simulate``, the spec's catalogs found beside the plan and the
+    ``--catalog`` files). A catalog of the user's that the plan was optimized with and that
+    was not found may define it (docs/catalog.md): said, rather than leaving the user to guess
+    (review: simulate did not name the catalogs as render and check do)."""
     from scaleplan.inputs import users_catalogs
 
     why = f"accelerator {accelerator} is not in the shipped accelerator table"
@@ -215,7 +215,8 @@ def _not_shipped(plan: Plan, accelerator: str) -> str:
         return why
     return (
         f"{why}; the plan was optimized with {own}, which simulate did not find beside the "
-        "plan with the recorded content (it reads the spec's placement.catalogs from there)"
+        "plan with the recorded content (it reads the spec's placement.catalogs from there) "
+        "nor in a --catalog"
     )
 
 
