@@ -161,10 +161,11 @@ def _slow_target(field: str, v: float) -> str | None:
     review, a 2-minute batch target read "did you mean 120 ms?" alone). An end-to-end latency
     of minutes is a long completion's, and its limit is the schema's (one hour)."""
     if field.endswith("ttft_ms") and v >= SLOW_TTFT_MS:
+        mins = f"{v / 60_000:.3g}"  # 60,000 ms is "1 minute", not "1 minutes" (UX trial 39 F8)
         return (
-            f"{field} is {v:,.0f} ms = {v / 60_000:.3g} minutes to the first token, over "
-            f"{SLOW_TTFT_MS / 60_000:g} minute; the field is in milliseconds: did you mean "
-            f"{v / 1000:,g} ms? (a batch class that may wait so long: nothing to change)"
+            f"{field} is {v:,.0f} ms = {mins} minute{'' if mins == '1' else 's'} to the first "
+            f"token, over {SLOW_TTFT_MS / 60_000:g} minute; the field is in milliseconds: did "
+            f"you mean {v / 1000:,g} ms? (a batch class that may wait so long: nothing to change)"
         )
     if field.endswith("tpot_ms") and v >= SLOW_TPOT_MS:
         return (

@@ -128,4 +128,7 @@ def test_a_target_too_long_to_be_meant_is_warned(cli, tmp_path: Path) -> None:
     assert w.startswith("slo.tpot_ms is 2,500 ms per output token = 0.4 tokens/s"), w
     (w,) = warned("{ttft_ms: 800, tpot_ms: 50}", ", slo: {ttft_ms: 90000}")
     assert w.startswith("traffic.classes[0].slo.ttft_ms is 90,000 ms = 1.5 minutes"), w
+    (w,) = warned("{ttft_ms: 800, tpot_ms: 50}", ", slo: {ttft_ms: 60000}")  # UX trial 39 F8
+    assert w.startswith("traffic.classes[0].slo.ttft_ms is 60,000 ms = 1 minute to the first "
+                        "token, over 1 minute;"), w
     assert warned("{ttft_ms: 20000, tpot_ms: 500, latency_ms: 600000}") == []
