@@ -113,12 +113,21 @@ _CLOUD_FLAVORS.update(dict.fromkeys(
      "self-managed", "kubeadm", "k3s", "rke2", "openshift"), "generic"))
 
 
+# a precision's long name (torch's, vLLM's kv-cache names), which no edit distance reaches
+_DTYPE_NAMES = {"float8": "fp8", "fp8_e4m3": "fp8", "e4m3": "fp8", "bfloat16": "bf16",
+                "float16": "fp16", "half": "fp16"}
+
+
 def _same_value(inp: Any, vals: list[str]) -> list[str]:
     """The allowed value ``inp`` means in another case ('AKS'), or a cloud's name for its
-    Kubernetes flavor ('azure'; UX trial 30 F9), or a cluster of none ('plain': generic)."""
+    Kubernetes flavor ('azure'; UX trial 30 F9), or a cluster of none ('plain': generic), or
+    a precision's long name ('float8'), or an allowed value and a qualifier ('fp8-dynamic',
+    a checkpoint's name; UX trial 39 F6)."""
     said = inp.strip().lower() if isinstance(inp, str) else ""
-    return [v for v in vals if v.lower() == said] or [
-        v for v in vals if v == _CLOUD_FLAVORS.get(said)
+    named = _CLOUD_FLAVORS.get(said) or _DTYPE_NAMES.get(said)
+    head = re.split(r"[-_ ]", said, maxsplit=1)[0]
+    return [v for v in vals if v.lower() == said] or [v for v in vals if v == named] or [
+        v for v in vals if v.lower() == head and head != said
     ]
 
 

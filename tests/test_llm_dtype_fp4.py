@@ -89,3 +89,13 @@ def test_profile_llm_takes_the_fp4_dtypes(cli) -> None:
     res = cli([*args, "--accelerators", "H100", "--dtype", "nvfp4"], exit_code=2)
     nv = " ".join(res.stderr.split())
     assert "NVFP4 needs Blackwell" in nv and "int4-gptq, mxfp4))" in nv, nv
+
+
+def test_a_precision_named_long_or_with_a_qualifier_gets_its_dtype(cli, tmp_path: Path) -> None:
+    """UX trial 39 F6: ``model.dtype: fp8-dynamic`` (the checkpoint's name) and ``float8``
+    (torch's) were refused with the list alone; 'FP8' got "did you mean 'fp8'?"."""
+    for said, meant in (("fp8-dynamic", "fp8"), ("float8", "fp8"), ("bfloat16", "bf16"),
+                        ("fp8_e4m3", "fp8"), ("int4", "int4-awq' or 'int4-gptq")):
+        res = cli(["validate", str(_spec(tmp_path, "d", said))], exit_code=3)
+        err = " ".join(res.stderr.split())
+        assert f"got '{said}' (did you mean '{meant}'?)" in err, err
