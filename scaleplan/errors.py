@@ -9,6 +9,7 @@ text (no colour) so that library users and tests see the same words as the termi
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, unique
 from typing import Any
@@ -191,6 +192,31 @@ class InfeasibleReason:
     where: str = ""
 
 
+def _clauses(fix: str) -> list[str]:
+    """``fix``'s alternatives: its parts between ", or " outside parentheses."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(fix):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and fix.startswith(", or ", i):
+            out.append(fix[start:i])
+            start = i + len(", or ")
+    return [*out, fix[start:]]
+
+
+def joined_fixes(fixes: Sequence[str]) -> str:
+    """The fixes of several reasons as one hint, each fix once, and an alternative that every
+    fix offers after its own first one said once, at the end (UX trial 39 F5: two classes
+    short of their TTFT each repeated "or plan on H100, H200 (allowed, but every catalog row
+    ... flagged ...)", 250 characters)."""
+    fixes = list(dict.fromkeys(f for f in fixes if f))
+    parts = [_clauses(f) for f in fixes]
+    shared = [c for c in parts[0][1:] if all(c in p[1:] for p in parts[1:])] if parts else []
+    if len(fixes) < 2 or not shared:
+        return "; ".join(fixes)
+    own = [", or ".join(c for c in p if c not in shared) for p in parts]
+    return "; ".join(own) + "; or, for all of these: " + ", or ".join(shared)
+
+
 class InfeasibleError(ScaleplanError):
     """No deployment meets the constraints."""
 
@@ -207,7 +233,7 @@ class InfeasibleError(ScaleplanError):
         self.name = name  # the spec's metadata.name, once the inputs layer knows it
         self.file = file  # the spec file, once a reason names its line (UX trial 19 F9)
         msg = "no plan meets the spec: " + "; ".join(r.message for r in self.reasons)
-        hint = "; ".join(dict.fromkeys(r.fix for r in self.reasons if r.fix))  # each fix once
+        hint = joined_fixes([r.fix for r in self.reasons])
         super().__init__(msg, hint=hint)
 
     def error_fields(self) -> dict[str, object]:

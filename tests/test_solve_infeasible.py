@@ -166,3 +166,24 @@ def test_quota_hint_names_other_providers_only_where_the_spec_limits_them() -> N
     err = reasons(eks, profile(point("L4", 4, 40, 30)))
     assert "raise the quota aws/us-east-1/g6 to 40 GPUs" in err.hint
     assert "providers" not in err.hint, err.hint
+
+
+def test_an_alternative_every_fix_offers_is_said_once() -> None:
+    """UX trial 39 F5: two classes short of their TTFT each repeated the flagged rows' 250
+    characters in the exit-4 hint; an alternative all the fixes share follows them once (a
+    ", or" inside its parentheses does not split it), each fix keeping its own first part."""
+    from scaleplan.errors import InfeasibleReason
+
+    flagged = ("plan on H100 (allowed, but every catalog row of it here is flagged, so never "
+               "tried: give a catalog, or set placement.include_flagged: true)")
+    faster = "allow faster accelerators (placement.accelerators)"
+    fixes = [f"relax {f} to at least {v} ms, or {flagged}, or {faster}"
+             for f, v in (("slo.ttft_ms", 1165), ("traffic.classes[1].slo.ttft_ms", 13059))]
+    err = InfeasibleError([InfeasibleReason("slo-unreachable", "m", f) for f in fixes])
+    assert err.hint == (
+        "relax slo.ttft_ms to at least 1165 ms; relax traffic.classes[1].slo.ttft_ms to at "
+        f"least 13059 ms; or, for all of these: {flagged}, or {faster}"
+    ), err.hint
+    assert [r["fix"] for r in err.to_json()["reasons"]] == fixes  # type: ignore[index]
+    one = InfeasibleError([InfeasibleReason("a", "m", fixes[0]), InfeasibleReason("b", "n", "x")])
+    assert one.hint == f"{fixes[0]}; x"  # nothing shared: each fix whole
