@@ -112,6 +112,8 @@ def test_profile_llm_says_which_expert_fields_it_assumed(cli, tmp_path: Path) ->
         ("deepseek-v3", 8, None),  # experts 2048 / 8, dense layers 18432 / 8 = 2304
         ("llama-3.1-8b", 8, None),  # 14336 / 8
         ("qwen3-30b-a3b", 1, None),
+        # 29,568 / 2 = 14,784 columns, not {:,.4g}'s 1.478e+04 (UX trial 39 F4)
+        ("qwen2.5-72b-instruct", 2, "29,568 into 14,784 columns a GPU"),
     ],
 )
 def test_a_tp_split_that_a_block_fp8_checkpoint_cannot_load_is_named(

@@ -30,6 +30,11 @@ def _ffn_widths(arch: Architecture) -> list[tuple[str, int]]:
     return widths
 
 
+def _share(width: int, tp: int) -> str:
+    """``width / tp`` as a count: 14,784, not ``{:,.4g}``'s 1.478e+04 (UX trial 39 F4)."""
+    return f"{width // tp:,}" if width % tp == 0 else f"{width / tp:,.1f}"
+
+
 def fp8_block_split(arch: Architecture, tp: int) -> str | None:
     """Why TP ``tp`` splits one of ``arch``'s FFN widths into shards that are not whole
     :data:`FP8_BLOCK`-wide blocks (so a block-scaled FP8 checkpoint of it does not load); None
@@ -39,7 +44,7 @@ def fp8_block_split(arch: Architecture, tp: int) -> str | None:
     for what, width in _ffn_widths(arch):
         if width % (tp * FP8_BLOCK):
             return (
-                f"TP{tp} splits {arch.name}'s {what} {width:,} into {width / tp:,.4g} columns a "
+                f"TP{tp} splits {arch.name}'s {what} {width:,} into {_share(width, tp)} columns a "
                 f"GPU, not whole {FP8_BLOCK}-wide blocks"
             )
     return None
